@@ -1,0 +1,134 @@
+"""The Hay et al. (2011) cell #1 reconstruction: find it, download it, verify it.
+
+The file is not part of the repository (it is the authors' data). Resolution order:
+1. an explicit path given by the caller,
+2. the environment variable ``L5PC_MORPHOLOGY`` (a local copy),
+3. ``L5PC_NEURON_simulation/morphologies/cell1.asc`` (where ``make morphology`` puts it),
+   downloaded there on first use if it is missing.
+Every file is checked against the published SHA-256 before use.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from .paths import NEURON_MODEL_DIR
+from .utils import atomic_write
+
+log = logging.getLogger(__name__)
+
+MORPHOLOGY_SHA256 = "a8afc0925afec1dd9241528ee6ccfdcb1c321904d876835990592c2573567383"
+ENV_VAR = "L5PC_MORPHOLOGY"
+DEFAULT_PATH = NEURON_MODEL_DIR / "morphologies" / "cell1.asc"
+
+# (url, member inside a zip archive or None for a plain file)
+SOURCES = [
+    ("https://raw.githubusercontent.com/SelfishGene/neuron_as_deep_net/master/"
+     "L5PC_NEURON_simulation/morphologies/cell1.asc", None),
+    ("https://modeldb.science/download/139653", "morphologies/cell1.asc"),
+]
+
+HOW_TO_GET_IT = (
+    "Get it with `make morphology` (downloads it and checks its SHA-256), or point the "
+    f"{ENV_VAR} environment variable at a local copy of the Hay et al. 2011 cell1.asc "
+    "(ModelDB accession 139653, or L5PC_NEURON_simulation/morphologies/cell1.asc in "
+    "github.com/SelfishGene/neuron_as_deep_net)."
+)
+
+
+class MorphologyError(RuntimeError):
+    """The morphology is missing or is not the expected file."""
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def verify(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise MorphologyError(f"morphology file {path} does not exist. {HOW_TO_GET_IT}")
+    digest = sha256_of(path)
+    if digest != MORPHOLOGY_SHA256:
+        raise MorphologyError(
+            f"morphology file {path} has SHA-256 {digest}, expected {MORPHOLOGY_SHA256}: "
+            f"it is not the Hay et al. 2011 cell #1 reconstruction. {HOW_TO_GET_IT}")
+    return path
+
+
+def _fetch(url: str, member: str | None, timeout: float) -> bytes:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        payload = response.read()
+    if member is None:
+        return payload
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        names = [n for n in archive.namelist() if n.endswith(member)]
+        if not names:
+            raise MorphologyError(f"{url} does not contain {member}")
+        return archive.read(names[0])
+
+
+def download(destination: Path = DEFAULT_PATH, timeout: float = 60.0) -> Path:
+    """Download cell1.asc from the first source that answers with the right checksum."""
+    destination = Path(destination)
+    errors = []
+    for url, member in SOURCES:
+        try:
+            log.info("downloading the morphology from %s", url)
+            payload = _fetch(url, member, timeout)
+        except Exception as exc:  # network errors of any kind: try the next source
+            errors.append(f"{url}: {exc}")
+            continue
+        digest = hashlib.sha256(payload).hexdigest()
+        if digest != MORPHOLOGY_SHA256:
+            errors.append(f"{url}: wrong SHA-256 {digest}")
+            continue
+        with atomic_write(destination, "wb") as handle:
+            handle.write(payload)
+        log.info("saved %s (SHA-256 verified)", destination)
+        return destination
+    raise MorphologyError("could not download the morphology:\n  " + "\n  ".join(errors)
+                          + f"\n{HOW_TO_GET_IT}")
+
+
+def locate(path: str | os.PathLike | None = None, allow_download: bool = True) -> Path:
+    """Return the path of a verified cell1.asc (see the module docstring for the order)."""
+    if path is not None:
+        return verify(Path(path))
+    if os.environ.get(ENV_VAR):
+        return verify(Path(os.environ[ENV_VAR]))
+    if DEFAULT_PATH.is_file():
+        return verify(DEFAULT_PATH)
+    if not allow_download:
+        raise MorphologyError(f"no morphology at {DEFAULT_PATH}. {HOW_TO_GET_IT}")
+    return download(DEFAULT_PATH)
+
+
+def main(argv=None) -> None:
+    """`python -m neuron_as_dnn.morphology [--from PATH]`: install a verified copy."""
+    import argparse
+    import shutil
+
+    from .utils import setup_logging
+    setup_logging()
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--from", dest="source", help="copy (and verify) a local file instead of downloading")
+    args = parser.parse_args(argv)
+    if args.source:
+        verify(Path(args.source))
+        DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.source, DEFAULT_PATH)
+        print(f"installed {DEFAULT_PATH} (SHA-256 verified)")
+    elif DEFAULT_PATH.is_file():
+        print(f"{verify(DEFAULT_PATH)} is present (SHA-256 verified)")
+    else:
+        print(f"downloaded {download(DEFAULT_PATH)} (SHA-256 verified)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,9 @@
+"""Where things live. Everything is relative to the repository root, found from this file."""
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO_ROOT / "data"
+MODELS_DIR = REPO_ROOT / "models"
+FIGURES_DIR = REPO_ROOT / "figures"
+NEURON_MODEL_DIR = REPO_ROOT / "L5PC_NEURON_simulation"
+MECHANISMS_DIR = NEURON_MODEL_DIR / "mechanisms"

@@ -1,0 +1,202 @@
+"""Simulating the L5PC on given inputs: one reusable simulator, output-spike detection, replay files.
+
+``Simulator`` builds the cell and its 1278 synapses once and then runs any number of input
+patterns, only replacing the queued events between runs. Voltages are recorded on the datasets'
+grids directly (soma and nexus every 0.125 ms, optionally every dendritic segment every 1 ms).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cell import CellOptions, L5PC, SynapseSet
+from .utils import atomic_write
+
+log = logging.getLogger(__name__)
+
+INTEGRATORS = ("fixed", "cvode")
+HIGH_RES_SAMPLES_PER_MS = 8
+SPIKE_THRESHOLD_MV = -25.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to integrate. The original data used CVode; a fixed step is the faster default."""
+    integrator: str = "fixed"
+    dt_ms: float = 0.025  # fixed step only
+    secondorder: int = 0  # 0: backward Euler, 2: Crank-Nicolson (fixed step only)
+    v_init_mV: float = -76.0
+    duration_ms: int = 6000
+    record_dendrites: bool = False
+
+    def __post_init__(self):
+        if self.integrator not in INTEGRATORS:
+            raise ValueError(f"integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
+        if self.integrator == "fixed":
+            steps_per_sample = (1.0 / HIGH_RES_SAMPLES_PER_MS) / self.dt_ms
+            if not (self.dt_ms > 0 and abs(steps_per_sample - round(steps_per_sample)) < 1e-9):
+                raise ValueError(f"dt_ms must be positive and divide 0.125 ms exactly, got {self.dt_ms}")
+        if self.secondorder not in (0, 1, 2):
+            raise ValueError(f"secondorder must be 0, 1 or 2, got {self.secondorder}")
+        if not (isinstance(self.duration_ms, (int, np.integer)) and self.duration_ms > 0):
+            raise ValueError(f"duration_ms must be a positive integer number of ms, got {self.duration_ms}")
+
+
+@dataclass
+class SimulationResult:
+    soma_v_high_res: np.ndarray  # (duration * 8,) mV at 0, 0.125, ... ms
+    nexus_v_high_res: np.ndarray
+    output_spike_times_ms: np.ndarray  # float64, on the 0.125-ms grid
+    dendritic_v_low_res: np.ndarray | None = None  # (639, duration) mV at integer ms
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def soma_v_low_res(self) -> np.ndarray:
+        return self.soma_v_high_res[::HIGH_RES_SAMPLES_PER_MS]
+
+    @property
+    def nexus_v_low_res(self) -> np.ndarray:
+        return self.nexus_v_high_res[::HIGH_RES_SAMPLES_PER_MS]
+
+
+def detect_output_spikes(soma_v_high_res: np.ndarray, threshold_mV: float = SPIKE_THRESHOLD_MV) -> np.ndarray:
+    """Spike times (ms, float64): strict local maxima of the 0.125-ms soma trace above threshold."""
+    v = np.asarray(soma_v_high_res, dtype=np.float64)
+    rising = np.diff(v[:-1]) > 0
+    falling = np.diff(v[1:]) < 0
+    peaks = np.flatnonzero(rising & falling & (v[1:-1] > threshold_mV)) + 1
+    return peaks / HIGH_RES_SAMPLES_PER_MS
+
+
+class Simulator:
+    """A cell with its synapses and recorders, ready to run input patterns one after another."""
+
+    def __init__(self, excitatory_type: str = "NMDA", inhibitory_type: str = "GABA_A",
+                 cell_options: CellOptions = CellOptions(), settings: RunSettings = RunSettings(),
+                 morphology_path: str | Path | None = None):
+        self.settings = settings
+        self.cell = L5PC(morphology_path, cell_options)
+        self.h = self.cell.h
+        self.synapses = SynapseSet(self.cell, excitatory_type, inhibitory_type)
+        self._make_recorders()
+
+    @property
+    def num_segments(self) -> int:
+        return len(self.cell.segments)
+
+    def _make_recorders(self) -> None:
+        h = self.h
+        sample_ms = 1.0 / HIGH_RES_SAMPLES_PER_MS
+        self._soma_rec = h.Vector()
+        self._soma_rec.record(self.cell.soma(0.5)._ref_v, sample_ms)
+        self._nexus_rec = h.Vector()
+        self._nexus_rec.record(self.cell.nexus._ref_v, sample_ms)
+        self._dendrite_recs = []
+        if self.settings.record_dendrites:
+            for seg in self.cell.segments:
+                vec = h.Vector()
+                vec.record(seg._ref_v, 1.0)
+                self._dendrite_recs.append(vec)
+
+    def run(self, ex_segments, ex_times_ms, inh_segments, inh_times_ms) -> SimulationResult:
+        """Simulate one input pattern given as (segment index, time in ms) event arrays."""
+        h, s = self.h, self.settings
+        self.synapses.set_inputs(ex_segments, ex_times_ms, inh_segments, inh_times_ms)
+        cvode = h.CVode()
+        cvode.active(1 if s.integrator == "cvode" else 0)
+        if s.integrator == "fixed":
+            # Set on every run: after a CVode run h.dt holds CVode's last step.
+            h.dt = s.dt_ms
+            h.steps_per_ms = 1.0 / s.dt_ms
+            h.secondorder = s.secondorder
+        else:
+            h.secondorder = 0
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        h.finitialize(s.v_init_mV)
+        h.continuerun(s.duration_ms)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        n_high = s.duration_ms * HIGH_RES_SAMPLES_PER_MS
+        soma = self._soma_rec.as_numpy()[:n_high].copy()
+        nexus = self._nexus_rec.as_numpy()[:n_high].copy()
+        if soma.size < n_high:
+            raise RuntimeError(f"recorded {soma.size} samples, expected {n_high}: the run stopped early")
+        dendrites = None
+        if self._dendrite_recs:
+            dendrites = np.stack([vec.as_numpy()[:s.duration_ms] for vec in self._dendrite_recs])
+        return SimulationResult(soma_v_high_res=soma, nexus_v_high_res=nexus,
+                                output_spike_times_ms=detect_output_spikes(soma),
+                                dendritic_v_low_res=dendrites, cpu_seconds=cpu, wall_seconds=wall)
+
+
+# -- replay files (the format of ../shared/reference/README.md) ------------------------------------
+
+def load_replay_inputs(path: str | Path) -> dict:
+    """Read an input-pattern file: ex_seg, ex_ms, inh_seg, inh_ms and optionally synapse,
+    integrator, dt_ms, v_init_mV, duration_ms."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"replay input {path} does not exist")
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms") if k not in data]
+        if missing:
+            raise ValueError(f"replay input {path} lacks the keys {missing} (see the reference README format)")
+        inputs = {k: data[k] for k in data.files}
+    for key in ("synapse", "integrator"):
+        if key in inputs:
+            inputs[key] = str(inputs[key])
+    return inputs
+
+
+def replay_settings(inputs: dict, synapse_type: str | None = None, integrator: str | None = None,
+                    dt_ms: float | None = None, record_dendrites: bool = False) -> tuple[str, RunSettings]:
+    """Settings for a replay: explicit arguments win, then what the file names, then defaults."""
+    defaults = RunSettings()
+    synapse = synapse_type or inputs.get("synapse", "NMDA")
+    integrator = integrator or inputs.get("integrator", defaults.integrator)
+    if dt_ms is None:
+        file_dt = float(inputs.get("dt_ms", -1))
+        dt_ms = file_dt if file_dt > 0 else defaults.dt_ms
+    settings = RunSettings(integrator=integrator, dt_ms=dt_ms,
+                           v_init_mV=float(inputs.get("v_init_mV", defaults.v_init_mV)),
+                           duration_ms=int(inputs.get("duration_ms", defaults.duration_ms)),
+                           record_dendrites=record_dendrites)
+    return synapse, settings
+
+
+def replay(input_path: str | Path, output_path: str | Path | None = None, *, synapse_type: str | None = None,
+           integrator: str | None = None, dt_ms: float | None = None, record_dendrites: bool = False,
+           cell_options: CellOptions = CellOptions(), morphology_path=None) -> dict:
+    """Simulate the input pattern in ``input_path``; write the reference output keys to ``output_path``."""
+    inputs = load_replay_inputs(input_path)
+    synapse, settings = replay_settings(inputs, synapse_type, integrator, dt_ms, record_dendrites)
+    log.info("replaying %s: %s synapses, %s", input_path, synapse,
+             "CVode" if settings.integrator == "cvode" else f"fixed step {settings.dt_ms} ms")
+    simulator = Simulator(synapse, "GABA_A", cell_options, settings, morphology_path)
+    result = simulator.run(inputs["ex_seg"], inputs["ex_ms"], inputs["inh_seg"], inputs["inh_ms"])
+    output = {key: inputs[key] for key in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")}
+    output.update(
+        synapse=np.str_(synapse), integrator=np.str_(settings.integrator),
+        dt_ms=settings.dt_ms if settings.integrator == "fixed" else -1.0,
+        v_init_mV=settings.v_init_mV, duration_ms=settings.duration_ms,
+        soma_v_1ms=result.soma_v_low_res.astype(np.float32),
+        nexus_v_1ms=result.nexus_v_low_res.astype(np.float32),
+        soma_v_8perms=result.soma_v_high_res.astype(np.float32),
+        out_spikes=result.output_spike_times_ms.astype(np.float64),
+        cpu_seconds=result.cpu_seconds)
+    if result.dendritic_v_low_res is not None:
+        output["dvt_1ms"] = result.dendritic_v_low_res.astype(np.float16)
+    log.info("%d output spikes, %.1f s CPU", result.output_spike_times_ms.size, result.cpu_seconds)
+    if output_path is not None:
+        with atomic_write(output_path, "wb") as handle:
+            np.savez_compressed(handle, **output)
+    return output
+
+
+def settings_dict(settings: RunSettings) -> dict:
+    return asdict(settings)
