@@ -298,11 +298,13 @@ class SynapseSet:
     def set_inputs(self, ex_segments, ex_times_ms, inh_segments, inh_times_ms) -> None:
         """Replace the input events: parallel arrays of segment index and time (ms) per kind."""
         n = len(self.cell.segments)
-        channels = np.concatenate([np.asarray(ex_segments, dtype=np.int64),
-                                   np.asarray(inh_segments, dtype=np.int64) + n])
+        ex_segments = np.asarray(ex_segments, dtype=np.int64)
+        inh_segments = np.asarray(inh_segments, dtype=np.int64)
+        for segments in (ex_segments, inh_segments):
+            if segments.size and (segments.min() < 0 or segments.max() >= n):
+                raise ValueError(f"input segment indices must lie in [0, {n})")
+        channels = np.concatenate([ex_segments, inh_segments + n])
         times = np.concatenate([np.asarray(ex_times_ms, dtype=float), np.asarray(inh_times_ms, dtype=float)])
-        if channels.size and (channels.min() < 0 or channels.max() >= 2 * n):
-            raise ValueError(f"input segment indices must lie in [0, {n})")
         order = np.lexsort((times, channels))
         channels, times = channels[order], times[order]
         bounds = np.searchsorted(channels, np.arange(2 * n + 1))

@@ -23,8 +23,12 @@ def _element_type(values: Sequence[Any]):
 def build_parser(defaults: Mapping[str, Any], description: str | None = None,
                  help: Mapping[str, str] | None = None,
                  choices: Mapping[str, Sequence[Any]] | None = None,
-                 types: Mapping[str, Any] | None = None) -> argparse.ArgumentParser:
+                 types: Mapping[str, Any] | None = None, nargs: Mapping[str, Any] | None = None,
+                 suppress_defaults: bool = False) -> argparse.ArgumentParser:
+    """``types`` and ``nargs`` give the element type and count of entries whose default (None, say)
+    does not show them; ``suppress_defaults`` leaves unmentioned entries out of the result."""
     help = dict(help or {})
+    nargs = dict(nargs or {})
     choices = dict(choices or {})
     types = dict(types or {})
     parser = argparse.ArgumentParser(description=description,
@@ -34,10 +38,12 @@ def build_parser(defaults: Mapping[str, Any], description: str | None = None,
         kwargs: dict[str, Any] = dict(dest=key, default=default, help=help.get(key, " "))
         if key in choices:
             kwargs["choices"] = list(choices[key])
+        if key in nargs:
+            kwargs["nargs"] = nargs[key]
         if isinstance(default, bool):
             kwargs["action"] = argparse.BooleanOptionalAction
         elif isinstance(default, (list, tuple)):
-            kwargs["nargs"] = "+"
+            kwargs.setdefault("nargs", "+")
             kwargs["type"] = types.get(key, _element_type(default) if default else str)
         elif key in types:
             kwargs["type"] = types[key]
@@ -45,8 +51,16 @@ def build_parser(defaults: Mapping[str, Any], description: str | None = None,
             kwargs["type"] = str
         else:
             kwargs["type"] = type(default)
+        if suppress_defaults:
+            kwargs["default"] = argparse.SUPPRESS
         parser.add_argument(flag, **kwargs)
     return parser
+
+
+def explicit_overrides(defaults: Mapping[str, Any], argv: Sequence[str] | None = None, **parser_kwargs) -> set:
+    """The names of the entries given on the command line (whatever their value)."""
+    parser = build_parser(defaults, suppress_defaults=True, **parser_kwargs)
+    return set(vars(parser.parse_args(argv)))
 
 
 def parse_overrides(defaults: Mapping[str, Any], argv: Sequence[str] | None = None, **parser_kwargs) -> dict:

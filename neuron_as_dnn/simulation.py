@@ -37,9 +37,10 @@ class RunSettings:
         if self.integrator not in INTEGRATORS:
             raise ValueError(f"integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
         if self.integrator == "fixed":
-            steps_per_sample = (1.0 / HIGH_RES_SAMPLES_PER_MS) / self.dt_ms
-            if not (self.dt_ms > 0 and abs(steps_per_sample - round(steps_per_sample)) < 1e-9):
-                raise ValueError(f"dt_ms must be positive and divide 0.125 ms exactly, got {self.dt_ms}")
+            steps_per_ms = 1.0 / self.dt_ms if self.dt_ms > 0 else 0.5
+            if abs(steps_per_ms - round(steps_per_ms)) > 1e-9:
+                raise ValueError(f"dt_ms must be positive and divide 1 ms exactly (0.025, 0.05, 0.1, ...), "
+                                 f"got {self.dt_ms}")
         if self.secondorder not in (0, 1, 2):
             raise ValueError(f"secondorder must be 0, 1 or 2, got {self.secondorder}")
         if not (isinstance(self.duration_ms, (int, np.integer)) and self.duration_ms > 0):
@@ -91,12 +92,12 @@ class Simulator:
         return len(self.cell.segments)
 
     def _make_recorders(self) -> None:
+        # Soma and nexus at every integration step, then linearly interpolated onto the 0.125-ms
+        # grid as the original did (works for any step and for CVode). Dendrites directly at 1 ms.
         h = self.h
-        sample_ms = 1.0 / HIGH_RES_SAMPLES_PER_MS
-        self._soma_rec = h.Vector()
-        self._soma_rec.record(self.cell.soma(0.5)._ref_v, sample_ms)
-        self._nexus_rec = h.Vector()
-        self._nexus_rec.record(self.cell.nexus._ref_v, sample_ms)
+        self._time_rec = h.Vector().record(h._ref_t)
+        self._soma_rec = h.Vector().record(self.cell.soma(0.5)._ref_v)
+        self._nexus_rec = h.Vector().record(self.cell.nexus._ref_v)
         self._dendrite_recs = []
         if self.settings.record_dendrites:
             for seg in self.cell.segments:
@@ -121,11 +122,12 @@ class Simulator:
         h.finitialize(s.v_init_mV)
         h.continuerun(s.duration_ms)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        n_high = s.duration_ms * HIGH_RES_SAMPLES_PER_MS
-        soma = self._soma_rec.as_numpy()[:n_high].copy()
-        nexus = self._nexus_rec.as_numpy()[:n_high].copy()
-        if soma.size < n_high:
-            raise RuntimeError(f"recorded {soma.size} samples, expected {n_high}: the run stopped early")
+        t = self._time_rec.as_numpy()
+        if t[-1] < s.duration_ms - 1e-6:
+            raise RuntimeError(f"the run stopped at {t[-1]} ms, before {s.duration_ms} ms")
+        grid = np.arange(s.duration_ms * HIGH_RES_SAMPLES_PER_MS) / HIGH_RES_SAMPLES_PER_MS
+        soma = np.interp(grid, t, self._soma_rec.as_numpy())
+        nexus = np.interp(grid, t, self._nexus_rec.as_numpy())
         dendrites = None
         if self._dendrite_recs:
             dendrites = np.stack([vec.as_numpy()[:s.duration_ms] for vec in self._dendrite_recs])
