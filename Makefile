@@ -10,7 +10,7 @@ MODS := $(wildcard $(MECH_DIR)/mechanisms/*.mod)
 MECH_LIB := $(MECH_DIR)/$(ARCH)/libnrnmech.so
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup test test-all demo morphology mechanisms clean
+.PHONY: setup setup-backends test test-all demo morphology mechanisms clean
 
 setup: $(VENV)/.installed $(MECH_LIB)
 
@@ -20,11 +20,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
+# optional: the JAX and PyTorch (CPU) backends of Keras; their tests skip without them
+setup-backends: $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-backends.txt
+
 mechanisms: $(MECH_LIB)
 
 $(MECH_LIB): $(MODS) $(VENV)/.installed
 	rm -rf $(MECH_DIR)/$(ARCH)
-	cd $(MECH_DIR) && ../$(VENV)/bin/nrnivmodl mechanisms
+	cd $(MECH_DIR) && ../$(VENV)/bin/nrnivmodl -coreneuron mechanisms
 	test -f $@
 
 morphology: $(VENV)/.installed
