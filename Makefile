@@ -40,8 +40,16 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
+# the pipeline on a small embedded default: two 6-s simulations and their figure, then a small
+# network trained on them for two schedule epochs (a smoke run of every stage, not a fit)
 demo: setup morphology
 	$(PY) simulate_L5PC_and_create_dataset.py --demo
+	$(PY) fit_CNN.py --train-data-dir data/demo --valid-data-dir data/demo --models-dir models/demo \
+	  --num-simulations-per-file 2 --sim-duration-sec 6 --architecture-preset custom \
+	  --filter-sizes-per-layer 35 19 --num-filters-per-layer 16 --num-dvt-components 5 \
+	  --schedule-stage-epochs 2 --schedule-learning-rates 0.001 --schedule-spike-loss-weights 1 \
+	  --schedule-somatic-loss-weights 0.02 --schedule-dendritic-loss-weights 0.00001 \
+	  --num-steps-multiplier 2 --checkpoint-val-spike-loss-threshold 10 --seed 1
 
 clean:
 	rm -rf $(MECH_DIR)/$(ARCH) .pytest_cache

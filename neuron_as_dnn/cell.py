@@ -40,6 +40,17 @@ def load_biophysics() -> dict:
 _h = None
 
 
+def compiled_mechanisms_dir() -> Path:
+    """Where ``nrnivmodl`` put the compiled mechanisms (a folder named after the machine)."""
+    import platform
+    folder = NEURON_MODEL_DIR / platform.machine()
+    if not (folder / "libnrnmech.so").is_file():
+        raise MechanismsNotCompiledError(
+            f"the NMODL mechanisms in {MECHANISMS_DIR} are not compiled: run `make setup` "
+            f"(or `cd {NEURON_MODEL_DIR} && nrnivmodl -coreneuron mechanisms`)")
+    return folder
+
+
 def neuron_h():
     """NEURON's ``h`` with the standard library, Import3d and this project's mechanisms loaded."""
     global _h
@@ -48,11 +59,7 @@ def neuron_h():
     from neuron import h, load_mechanisms
 
     if not hasattr(h, "AmpaNmdaSynapse"):
-        compiled = [d for d in ("x86_64", "aarch64", "arm64") if (NEURON_MODEL_DIR / d).is_dir()]
-        if not compiled:
-            raise MechanismsNotCompiledError(
-                f"the NMODL mechanisms in {MECHANISMS_DIR} are not compiled: run `make setup` "
-                f"(or `cd {NEURON_MODEL_DIR} && nrnivmodl mechanisms`)")
+        compiled_mechanisms_dir()
         load_mechanisms(str(NEURON_MODEL_DIR), warn_if_already_loaded=False)
         if not hasattr(h, "AmpaNmdaSynapse"):
             raise MechanismsNotCompiledError(
@@ -327,5 +334,7 @@ def _make_synapse(h, seg, spec: dict):
 def _netcon(h, syn):
     netcon = h.NetCon(None, syn)
     netcon.weight[0] = 1.0
-    netcon.delay = 0.0
+    # NetCon.event(t) delivers at t whatever the delay; a positive delay only satisfies
+    # CoreNEURON's minimum-delay check (the original used 0).
+    netcon.delay = 1.0
     return netcon

@@ -79,6 +79,8 @@ class GenerationConfig:
     dt_ms: float
     secondorder: int
     v_init_mV: float
+    rate_tables: bool
+    engine: str
     seed: int
     split: str
     out_dir: str
@@ -95,7 +97,8 @@ class GenerationConfig:
 
     def run_settings(self) -> RunSettings:
         return RunSettings(integrator=self.integrator, dt_ms=self.dt_ms, secondorder=self.secondorder,
-                           v_init_mV=self.v_init_mV, duration_ms=self.duration_ms, record_dendrites=self.dvt)
+                           v_init_mV=self.v_init_mV, duration_ms=self.duration_ms, record_dendrites=self.dvt,
+                           engine=self.engine, rate_tables=self.rate_tables)
 
     def identity(self) -> dict:
         """What defines the file's content: not the worker count, nor where the (checksummed) morphology lies."""
@@ -367,6 +370,8 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
         "dt_ms": float(config.dt_ms) if config.integrator == "fixed" else -1.0,
         "secondorder": int(config.secondorder),
         "v_init_mV": float(config.v_init_mV),
+        "engine": config.run_settings().resolved_engine(),
+        "rate_tables": bool(config.rate_tables),
     }
     path = Path(config.out_dir) / dataset.dataset_file_name(params)
     dataset.write_experiment_file(path, params, simulations)

@@ -1,5 +1,6 @@
 COMMENT
 High-voltage-activated Ca2+ current (Reuveni et al. 1993), as in Hay et al. 2011. No Q10 factor.
+Rates are tabulated every 0.05 mV (TABLE); set usetable_<SUFFIX> = 0 to compute them exactly.
 ENDCOMMENT
 
 NEURON {
@@ -52,6 +53,7 @@ INITIAL {
 
 PROCEDURE rates(vm (mV)) {
     LOCAL vv, mAlpha, mBeta, hAlpha, hBeta
+    TABLE mInf, mTau, hInf, hTau FROM -150 TO 100 WITH 5000
     UNITSOFF
     vv = vm
     if (vv == -27) { vv = vv + 0.0001 }

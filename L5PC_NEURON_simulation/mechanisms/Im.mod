@@ -1,5 +1,6 @@
 COMMENT
 Muscarinic K+ current, Im (Adams et al. 1982), as in Hay et al. 2011.
+Rates are tabulated every 0.05 mV (TABLE); set usetable_<SUFFIX> = 0 to compute them exactly.
 ENDCOMMENT
 
 NEURON {
@@ -48,6 +49,7 @@ INITIAL {
 
 PROCEDURE rates(vm (mV)) {
     LOCAL qt, mAlpha, mBeta
+    TABLE mInf, mTau FROM -150 TO 100 WITH 5000
     qt = 2.3^((34 - 21)/10)
     UNITSOFF
     mAlpha = 3.3e-3*exp(2.5*0.04*(vm + 35))

@@ -1,6 +1,7 @@
 COMMENT
 Fast inactivating ("transient") K+ current (Korngreen & Sakmann 2000), shifted by -10 mV,
 as in Hay et al. 2011.
+Rates are tabulated every 0.05 mV (TABLE); set usetable_<SUFFIX> = 0 to compute them exactly.
 ENDCOMMENT
 
 NEURON {
@@ -53,6 +54,7 @@ INITIAL {
 
 PROCEDURE rates(vm (mV)) {
     LOCAL qt, vs
+    TABLE mInf, mTau, hInf, hTau FROM -150 TO 100 WITH 5000
     qt = 2.3^((34 - 21)/10)
     UNITSOFF
     vs = vm + 10

@@ -2,6 +2,7 @@ COMMENT
 Fast inactivating Na+ current of the axon (Colbert & Pan 2002), as in Hay et al. 2011.
 Rates follow the reference equations; kinetics use a fixed Q10 factor for 34 degC,
 independent of celsius (as the published model).
+Rates are tabulated every 0.05 mV (TABLE); set usetable_<SUFFIX> = 0 to compute them exactly.
 ENDCOMMENT
 
 NEURON {
@@ -54,6 +55,7 @@ INITIAL {
 
 PROCEDURE rates(vm (mV)) {
     LOCAL qt, vv, mAlpha, mBeta, hAlpha, hBeta
+    TABLE mInf, mTau, hInf, hTau FROM -150 TO 100 WITH 5000
     qt = 2.3^((34 - 21)/10)
     UNITSOFF
     : the removable singularities of the rate functions are stepped over by 1e-4 mV

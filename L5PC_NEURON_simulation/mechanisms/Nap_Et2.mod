@@ -1,6 +1,7 @@
 COMMENT
 Persistent Na+ current (Magistretti & Alonso 1999), as in Hay et al. 2011.
 Activation time constant reuses the NaTa_t activation rates scaled by 6.
+Rates are tabulated every 0.05 mV (TABLE); set usetable_<SUFFIX> = 0 to compute them exactly.
 ENDCOMMENT
 
 NEURON {
@@ -53,6 +54,7 @@ INITIAL {
 
 PROCEDURE rates(vm (mV)) {
     LOCAL qt, vv, mAlpha, mBeta, hAlpha, hBeta
+    TABLE mInf, mTau, hInf, hTau FROM -150 TO 100 WITH 5000
     qt = 2.3^((34 - 21)/10)
     UNITSOFF
     mInf = 1.0/(1 + exp((vm + 52.6)/-4.6))

@@ -1,5 +1,6 @@
 COMMENT
 Kv3.1 fast delayed-rectifier K+ current (Rettig et al. 1992), as in Hay et al. 2011. No Q10 factor.
+Rates are tabulated every 0.05 mV (TABLE); set usetable_<SUFFIX> = 0 to compute them exactly.
 ENDCOMMENT
 
 NEURON {
@@ -47,6 +48,7 @@ INITIAL {
 }
 
 PROCEDURE rates(vm (mV)) {
+    TABLE mInf, mTau FROM -150 TO 100 WITH 5000
     UNITSOFF
     mInf = 1/(1 + exp((vm - 18.7)/-9.7))
     mTau = 0.2*20.0/(1 + exp((vm + 46.56)/-44.14))
