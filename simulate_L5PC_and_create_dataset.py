@@ -64,7 +64,7 @@ HELP = {
     "integrator": "fixed (step dt_ms) or cvode",
     "replay": "simulate the input pattern of this .npz instead of generating a dataset",
     "replay_output": "where --replay writes its result (.npz)",
-    "demo": "two 6-s simulations into data/demo/ and a figure of the first one in figures/demo/",
+    "demo": "two 6-s simulations into data/demo/ and a figure of the one with most output spikes in figures/demo/",
     "workers": "number of local worker processes",
 }
 RANGES = ("bas_ex_range", "bas_inh_diff_range", "apic_ex_range", "apic_inh_diff_range")
@@ -93,7 +93,7 @@ def main(argv=None):
     if path is not None and params["demo"]:
         from neuron_as_dnn.figures import simulation as simulation_figures
         from neuron_as_dnn.paths import FIGURES_DIR
-        simulation_figures.plot_dataset_simulation(path, 0, FIGURES_DIR / "demo")
+        simulation_figures.plot_dataset_simulation(path, "most_spikes", FIGURES_DIR / "demo")
     if path is not None:
         logging.getLogger("simulate_L5PC").info("done: %s", path)
 

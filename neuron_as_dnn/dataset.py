@@ -225,8 +225,9 @@ _ALLOWED_GLOBALS = {
     "_codecs": {"encode"},
     "copy_reg": {"_reconstructor"},
     "copyreg": {"_reconstructor"},
+    # protocol 2 from Python 3 names builtins "__builtin__"; an empty array's data is __builtin__.bytes()
     "__builtin__": {"set", "frozenset", "object", "list", "dict", "tuple", "long", "int", "float", "complex",
-                    "bool", "str", "unicode", "bytearray"},
+                    "bool", "str", "unicode", "bytes", "bytearray"},
     "builtins": {"set", "frozenset", "object", "list", "dict", "tuple", "int", "float", "complex", "bool",
                  "str", "bytes", "bytearray"},
 }

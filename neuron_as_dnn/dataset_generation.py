@@ -8,8 +8,9 @@ The flow for one dataset file:
    file is identical whatever the number of workers or ranks;
 3. every finished simulation is saved at once in a work folder beside the output, so an
    interrupted run resumes where it stopped;
-4. one process assembles the file in the authors' format (``dataset.write_experiment_file``) with a
-   JSON sidecar recording the configuration and versions, then removes the work folder.
+4. one process assembles the file in the authors' format (``dataset.write_experiment_file``) and a
+   JSON record of the configuration and versions (``configs/<file stem>.json`` beside it), then
+   removes the work folder.
 """
 from __future__ import annotations
 
@@ -375,11 +376,17 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
     }
     path = Path(config.out_dir) / dataset.dataset_file_name(params)
     dataset.write_experiment_file(path, params, simulations)
-    write_json(path.with_suffix(".json"), {"config": config.identity(), "workers": config.workers,
+    # not beside the file: its name would match the readers' glob *_simulationRuns*_secDuration_*
+    write_json(config_path_for(path), {"config": config.identity(), "workers": config.workers,
                                            "environment": environment_info(),
                                            "cpu_seconds_total": float(sum(cpu)),
                                            "output_spikes": total_spikes})
     return path
+
+
+def config_path_for(dataset_path: Path) -> Path:
+    """The JSON record of how a dataset file was made: ``<folder>/configs/<file stem>.json``."""
+    return dataset_path.parent / "configs" / f"{dataset_path.stem}.json"
 
 
 # -- the whole job, locally or under MPI ----------------------------------------------------------

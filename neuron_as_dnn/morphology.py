@@ -124,10 +124,10 @@ def main(argv=None) -> None:
         DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.source, DEFAULT_PATH)
         print(f"installed {DEFAULT_PATH} (SHA-256 verified)")
-    elif DEFAULT_PATH.is_file():
-        print(f"{verify(DEFAULT_PATH)} is present (SHA-256 verified)")
     else:
-        print(f"downloaded {download(DEFAULT_PATH)} (SHA-256 verified)")
+        present = os.environ.get(ENV_VAR) or DEFAULT_PATH.is_file()
+        path = locate()
+        print(f"{path} {'is present' if present else 'downloaded'} (SHA-256 verified)")
 
 
 if __name__ == "__main__":

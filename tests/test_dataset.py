@@ -294,3 +294,13 @@ def test_missing_file_and_inconsistent_writes(tmp_path):
     with pytest.raises(ValueError, match="all simulations or for none"):
         dataset.write_experiment_file(tmp_path / "b.p", params, simulations)
     assert not list(tmp_path.glob("*.p")) and not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_simulation_without_output_spikes_reads_back(tmp_path):
+    """An empty spike array pickles (protocol 2) through __builtin__.bytes: the reader must accept it."""
+    params, simulations = dataset.make_synthetic_experiment(2, 1000, with_dvt=False, seed=5)
+    simulations[0]["outputSpikeTimes"] = np.array([], dtype=np.float64)
+    path = dataset.write_experiment_file(tmp_path / dataset.dataset_file_name(params), params, simulations)
+    experiment = dataset.read_experiment_file(path)
+    spikes = experiment["Results"]["listOfSingleSimulationDicts"][0]["outputSpikeTimes"]
+    assert spikes.size == 0 and spikes.dtype == np.float32

@@ -1,4 +1,5 @@
 """simulate_L5PC_and_create_dataset.py end to end, on short simulations (1 s, dt 0.1 ms)."""
+import json
 import os
 import pickle
 import shutil
@@ -94,7 +95,10 @@ def test_file_follows_the_authors_format_and_matches_the_simulations(one_worker_
         assert isinstance(params[key], kind), (key, type(params[key]))
     assert len(params["allSegmentsType"]) == 639 and len(params["numOutputSpikesPerSim"]) == 3
     assert "_3_simulationRuns__1_secDuration__randomSeed_7.p" in one_worker_file.name
-    assert one_worker_file.with_suffix(".json").is_file()
+    record = dataset_generation.config_path_for(one_worker_file)
+    assert json.loads(record.read_text())["config"]["seed"] == 7
+    # nothing but the dataset matches the glob of the authors' readers
+    assert list(one_worker_file.parent.glob("*_3_simulationRuns*_1_secDuration_*")) == [one_worker_file]
     sims = experiment["Results"]["listOfSingleSimulationDicts"]
     assert sims[0]["somaVoltageHighRes"].dtype == np.float16 and sims[0]["somaVoltageHighRes"].shape == (8000,)
     assert sims[0]["dendriticVoltagesLowRes"].shape == (639, 1000)

@@ -34,9 +34,12 @@ def plot_voltage(ax, time_ms, voltage, colour: str, label: str, spikes_ms=None) 
     ax.legend(loc="upper right", fontsize=8)
 
 
-def plot_dataset_simulation(path: str | Path, index: int, folder: str | Path) -> list[Path]:
-    """Input raster, soma and nexus voltage of simulation ``index`` of a dataset file."""
+def plot_dataset_simulation(path: str | Path, index: int | str, folder: str | Path) -> list[Path]:
+    """Input raster, soma and nexus voltage of simulation ``index`` of a dataset file
+    (``"most_spikes"``: the simulation with the most output spikes)."""
     experiment = dataset.read_experiment_file(path)
+    if index == "most_spikes":
+        index = int(np.argmax(experiment["Params"]["numOutputSpikesPerSim"]))
     sim = experiment["Results"]["listOfSingleSimulationDicts"][index]
     num_segments = len(experiment["Params"]["allSegmentsType"])
     fig, axes = plt.subplots(3, 1, figsize=(14, 9), sharex=True, gridspec_kw=dict(height_ratios=[2, 1.3, 1.3]))
