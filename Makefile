@@ -10,7 +10,7 @@ MODS := $(wildcard $(MECH_DIR)/mechanisms/*.mod)
 MECH_LIB := $(MECH_DIR)/$(ARCH)/libnrnmech.so
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup setup-backends test test-all demo morphology mechanisms clean
+.PHONY: setup setup-backends test test-all demo figure1 morphology mechanisms clean
 
 setup: $(VENV)/.installed $(MECH_LIB)
 
@@ -50,6 +50,10 @@ demo: setup morphology
 	  --schedule-stage-epochs 2 --schedule-learning-rates 0.001 --schedule-spike-loss-weights 1 \
 	  --schedule-somatic-loss-weights 0.02 --schedule-dendritic-loss-weights 0.00001 \
 	  --num-steps-multiplier 2 --checkpoint-val-spike-loss-threshold 10 --seed 1
+
+# Fig. 1 (integrate-and-fire) on its small default, about 3 minutes
+figure1: setup
+	$(PY) integrate_and_fire_figure_replication.py
 
 clean:
 	rm -rf $(MECH_DIR)/$(ARCH) .pytest_cache

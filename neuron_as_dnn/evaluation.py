@@ -1,0 +1,247 @@
+"""The paper's evaluation maths (ORIGINAL_IMPLEMENTATION.md §11), shared by the I&F and the L5PC stages.
+
+- full-trace prediction, with overlapping causal windows (§11.3) or one full-length causal pass;
+- key results (§11.1): spike AUC, TP rate at given FP rates, normalised partial AUC, somatic explained
+  variance, RMSE and MAE. The TP rate at an FP rate is interpolated on the ROC curve; the original's
+  nearest-vertex value is kept under a separate key;
+- the spike-timing cross-correlation curve (§11.4);
+- the simulation filters (§11.5) and the original's oracle voltage calibration (§6.2 step 4).
+
+Pure numpy / scikit-learn: a model enters only as a ``predict_fn`` callable.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import scipy.stats
+import sklearn.metrics
+
+# The FP rates at which every key-results table reports TP rates and partial AUCs.
+DESIRED_FP_LIST = (0.0001, 0.0005, 0.0010, 0.0015, 0.0020, 0.0025, 0.0050, 0.0100, 0.0200, 0.0300, 0.0400,
+                   0.0500, 0.1000)
+
+# Filters of §6.2 (key -> inclusive range of output spikes per simulation), applied from 500 ms on.
+SPIKE_COUNT_FILTERS = {
+    "starting_at_500ms_spikes_in_[0,18]_range": (0, 18),
+    "starting_at_500ms_spikes_in_[1,24]_range": (1, 24),
+    "starting_at_500ms_spikes_in_[0,24]_range": (0, 24),
+    "starting_at_500ms_spikes_in_[0,30]_range": (0, 30),
+    "starting_at_500ms_spikes_in_[0,90]_range": (0, 90),
+}
+MAIN_FILTER = "starting_at_500ms_spikes_in_[0,24]_range"
+
+PARTIAL_AUC_GRID_POINTS = 20000
+
+PredictFn = Callable[[np.ndarray], "np.ndarray | Sequence[np.ndarray]"]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Full-trace prediction
+# ----------------------------------------------------------------------------------------------------------
+def num_overlapping_windows(duration: int, window: int, overlap: int) -> int:
+    """Window count of the original, ``int(2 + (T - W)/(W - O))``: always enough to reach T."""
+    return max(1, int(2 + (duration - window) / (window - overlap)))
+
+
+def _as_output_list(outputs) -> list[np.ndarray]:
+    if isinstance(outputs, dict):
+        outputs = list(outputs.values())
+    if isinstance(outputs, (list, tuple)):
+        return [np.asarray(output) for output in outputs]
+    return [np.asarray(outputs)]
+
+
+def predict_with_overlapping_windows(predict_fn: PredictFn, inputs: np.ndarray, window: int,
+                                     overlap: int) -> list[np.ndarray]:
+    """Predict whole traces from a model that sees ``window`` time steps (§11.3).
+
+    ``inputs``: (sims, time, channels). ``predict_fn`` maps (sims, window, channels) to one array or a list
+    of arrays shaped (sims, window, k). Window k covers [k·stride, k·stride + W) with stride W − O, zero-padded
+    past the end; window 0 fills [0, W) and every later window fills its part from offset O on. With
+    O ≥ (receptive field − 1) the result equals one causal pass over the whole trace.
+    Returns a list (one entry per model output) of arrays (sims, time, k).
+    """
+    num_sims, duration, num_channels = inputs.shape
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must satisfy 0 <= overlap < window, got overlap={overlap}, window={window}")
+    stride = window - overlap
+    num_windows = num_overlapping_windows(duration, window, overlap)
+    padded_length = (num_windows - 1) * stride + window
+    padded = np.zeros((num_sims, max(padded_length, duration), num_channels), dtype=inputs.dtype)
+    padded[:, :duration] = inputs
+    predictions: list[np.ndarray] | None = None
+    for k in range(num_windows):
+        start = k * stride
+        if k > 0 and start + overlap >= duration:
+            break
+        outputs = _as_output_list(predict_fn(padded[:, start:start + window]))
+        if predictions is None:
+            predictions = [np.zeros((num_sims, padded.shape[1], out.shape[-1]), dtype=out.dtype) for out in outputs]
+        first = 0 if k == 0 else overlap
+        for full, out in zip(predictions, outputs):
+            full[:, start + first:start + window] = out[:, first:]
+    return [full[:, :duration] for full in predictions]
+
+
+def predict_single_causal_pass(predict_fn: PredictFn, inputs: np.ndarray) -> list[np.ndarray]:
+    """Predict whole traces in one pass, for models built on inputs of any length (``Input((None, C))``)."""
+    return _as_output_list(predict_fn(inputs))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Filters and calibration
+# ----------------------------------------------------------------------------------------------------------
+def simulations_in_spike_count_range(y_spikes: np.ndarray, count_range: Sequence[int]) -> np.ndarray:
+    """Mask of simulations (rows) whose total output spike count over the whole trace lies in the
+    inclusive range; like the original, the count includes the first 500 ms."""
+    counts = np.asarray(y_spikes).sum(axis=1)
+    return (counts >= count_range[0]) & (counts <= count_range[1])
+
+
+def filter_simulations(arrays: Sequence[np.ndarray], y_spikes: np.ndarray, count_range: Sequence[int] | None = None,
+                       ignore_time_before_ms: int = 500) -> list[np.ndarray]:
+    """Apply §11.5 to (sims, time) arrays: keep simulations in ``count_range`` and times ≥ the cut."""
+    keep = np.ones(len(y_spikes), dtype=bool) if count_range is None else \
+        simulations_in_spike_count_range(y_spikes, count_range)
+    return [np.asarray(array)[keep, ignore_time_before_ms:] for array in arrays]
+
+
+def calibrate_soma_prediction(y_soma_hat: np.ndarray, y_soma_gt: np.ndarray) -> np.ndarray:
+    """The original's oracle affine calibration: z-score the prediction, then give it the ground truth's
+    mean and std (over all simulations and times). Report metrics with and without it."""
+    y_soma_hat = np.asarray(y_soma_hat, dtype=float)
+    return (y_soma_hat - y_soma_hat.mean()) / y_soma_hat.std() * np.std(y_soma_gt) + np.mean(y_soma_gt)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# ROC, operating points, key results
+# ----------------------------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class OperatingPoint:
+    """A point of the ROC curve at a requested FP rate.
+
+    ``true_positive_rate`` is interpolated linearly between ROC vertices (the TP rate reachable by
+    randomising between the two neighbouring thresholds). ``threshold`` is the vertex with the largest FP
+    rate not above the request, so that ``p > threshold`` is a deterministic classifier that respects it;
+    its own rates are ``threshold_fpr`` and ``threshold_tpr``.
+    """
+
+    desired_fpr: float
+    true_positive_rate: float
+    threshold: float
+    threshold_fpr: float
+    threshold_tpr: float
+    nearest_vertex_tpr: float
+    nearest_vertex_fpr: float
+    nearest_vertex_threshold: float
+
+
+def roc_curve(y_true: np.ndarray, y_score: np.ndarray):
+    return sklearn.metrics.roc_curve(np.ravel(y_true), np.ravel(y_score))
+
+
+def interpolated_tpr(fpr: np.ndarray, tpr: np.ndarray, desired_fpr: float) -> float:
+    """TP rate on the ROC polyline at ``desired_fpr``; on a vertical run the top (best) value is taken."""
+    above = int(np.searchsorted(fpr, desired_fpr, side="right"))
+    below = above - 1  # last vertex with fpr <= desired: the top of any vertical run there
+    if fpr[below] == desired_fpr or above == len(fpr):
+        return float(tpr[below])
+    fraction = (desired_fpr - fpr[below]) / (fpr[above] - fpr[below])
+    return float(tpr[below] + fraction * (tpr[above] - tpr[below]))
+
+
+def nearest_vertex_index(fpr: np.ndarray, desired_fpr: float) -> int:
+    """The original's operating point: argmin |fpr − f|, forced to be ≥ 1."""
+    return max(int(np.argmin(np.abs(fpr - desired_fpr))), 1)
+
+
+def operating_point(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray, desired_fpr: float) -> OperatingPoint:
+    vertex = int(np.searchsorted(fpr, desired_fpr, side="right")) - 1
+    nearest = nearest_vertex_index(fpr, desired_fpr)
+    return OperatingPoint(desired_fpr=desired_fpr, true_positive_rate=interpolated_tpr(fpr, tpr, desired_fpr),
+                          threshold=float(thresholds[vertex]), threshold_fpr=float(fpr[vertex]),
+                          threshold_tpr=float(tpr[vertex]), nearest_vertex_tpr=float(tpr[nearest]),
+                          nearest_vertex_fpr=float(fpr[nearest]), nearest_vertex_threshold=float(thresholds[nearest]))
+
+
+def normalised_partial_auc(fpr: np.ndarray, tpr: np.ndarray, desired_fpr: float) -> float:
+    """The original's "AUC @ f FP": mean TP rate on a 20000-point FP grid over [0, f), ≈ (1/f)∫₀ᶠ TPR dFPR."""
+    grid = np.linspace(0, 1, PARTIAL_AUC_GRID_POINTS)
+    tpr_on_grid = np.interp(grid, fpr, tpr)
+    last = int(np.clip(np.argmin(np.abs(grid - desired_fpr)), 1, PARTIAL_AUC_GRID_POINTS - 1))
+    return float(tpr_on_grid[:last].mean())
+
+
+def spike_d_prime(auc: float) -> float:
+    """D′ = √2 Φ⁻¹(AUC), the exploration scripts' companion of the AUC."""
+    return float(math.sqrt(2) * scipy.stats.norm.ppf(auc))
+
+
+def tp_key(fp: float) -> str:
+    return "TP @ %.4f FP" % fp
+
+
+def key_results(y_spikes_gt: np.ndarray, y_spikes_hat: np.ndarray, y_soma_gt: np.ndarray, y_soma_hat: np.ndarray,
+                desired_fp_list: Sequence[float] = DESIRED_FP_LIST) -> dict:
+    """§11.1 on all (simulation, time) bins. ``'TP @ f FP'`` is interpolated on the ROC curve;
+    ``'TP @ f FP (nearest vertex)'`` is the original's value."""
+    fpr, tpr, thresholds = roc_curve(y_spikes_gt, y_spikes_hat)
+    results: dict[str, float] = {}
+    for fp in desired_fp_list:
+        point = operating_point(fpr, tpr, thresholds, fp)
+        results[tp_key(fp)] = point.true_positive_rate
+        results[tp_key(fp) + " (nearest vertex)"] = point.nearest_vertex_tpr
+        results["AUC @ %.4f FP" % fp] = normalised_partial_auc(fpr, tpr, fp)
+    auc = float(sklearn.metrics.auc(fpr, tpr))
+    results["AUC"] = auc
+    results["D_prime"] = spike_d_prime(auc)
+    results.update(soma_results(y_soma_gt, y_soma_hat))
+    return results
+
+
+def soma_results(y_soma_gt: np.ndarray, y_soma_hat: np.ndarray) -> dict:
+    gt, hat = np.ravel(y_soma_gt).astype(float), np.ravel(y_soma_hat).astype(float)
+    return {"soma_explained_variance_percent": 100.0 * float(sklearn.metrics.explained_variance_score(gt, hat)),
+            "soma_RMSE": float(np.sqrt(np.mean((gt - hat) ** 2))),
+            "soma_MAE": float(np.mean(np.abs(gt - hat)))}
+
+
+def filtered_key_results(y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat, count_range: Sequence[int] | None,
+                         ignore_time_before_ms: int = 500, desired_fp_list=DESIRED_FP_LIST) -> dict:
+    """Key results after the §11.5 filters, with the fraction of simulations kept."""
+    arrays = filter_simulations([y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat], y_spikes_gt, count_range,
+                                ignore_time_before_ms)
+    results = key_results(*arrays, desired_fp_list=desired_fp_list)
+    results["fraction_of_simulations_kept"] = len(arrays[0]) / len(y_spikes_gt)
+    return results
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Spike timing
+# ----------------------------------------------------------------------------------------------------------
+def spike_cross_correlation(y_spikes_gt: np.ndarray, y_spikes_pred: np.ndarray, half_window_ms: int = 50) -> np.ndarray:
+    """§11.4: around every ground-truth spike, the predicted (binary) spikes at offsets −H…H, summed over
+    all ground-truth spikes (traces zero-padded at both ends) and normalised to sum 1.
+
+    Index ``half_window_ms + d`` holds offset d (a predicted spike d ms after the true one). Returns zeros
+    when there is no ground-truth spike or no predicted spike near one.
+    """
+    gt = np.atleast_2d(np.asarray(y_spikes_gt) > 0)
+    pred = np.atleast_2d(np.asarray(y_spikes_pred) > 0)
+    if gt.shape != pred.shape:
+        raise ValueError(f"ground truth {gt.shape} and prediction {pred.shape} shapes differ")
+    padded = np.pad(pred, ((0, 0), (half_window_ms, half_window_ms)))
+    sims, times = np.nonzero(gt)
+    offsets = np.arange(2 * half_window_ms + 1)
+    counts = padded[sims[:, np.newaxis], times[:, np.newaxis] + offsets].sum(axis=0).astype(float)
+    total = counts.sum()
+    return counts / total if total > 0 else counts
+
+
+def cross_correlation_area(curve: np.ndarray, within_ms: int = 10) -> float:
+    """Mass of the cross-correlation curve within ±``within_ms`` of zero offset."""
+    half_window = (len(curve) - 1) // 2
+    return float(np.sum(curve[half_window - within_ms:half_window + within_ms + 1]))
