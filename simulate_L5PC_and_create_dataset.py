@@ -45,7 +45,7 @@ PARAMS = dict(
     secondorder=2,  # 2: Crank-Nicolson; 0: backward Euler
     rate_tables=True,  # tabulated channel rates (~1e-4 mV from exact, 1.2x faster)
     v_init_mV=-76.0,
-    engine="auto",  # auto | neuron | coreneuron (identical numbers; CoreNEURON: fixed step and --no-dvt)
+    engine="auto",  # auto | neuron | coreneuron (identical numbers; auto: CoreNEURON for fixed steps)
     # bookkeeping
     seed=None,  # None: a random seed, recorded in the file name and Params
     split="train",  # train | valid | test: the default folder data/L5PC_<TYPE>_<split>/

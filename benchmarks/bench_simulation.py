@@ -34,13 +34,17 @@ SETTINGS = {
     "fixed_0.025": RunSettings(dt_ms=0.025, secondorder=0, **NRN),
     "fixed_0.05": RunSettings(dt_ms=0.05, secondorder=0, **NRN),
     "fixed_0.05_CN": RunSettings(dt_ms=0.05, secondorder=2, **NRN),
-    "fixed_0.0625_CN (default, with DVTs)": RunSettings(dt_ms=0.0625, secondorder=2, **NRN),
-    "fixed_0.0625_CN_coreneuron (default, --no-dvt)": RunSettings(dt_ms=0.0625, secondorder=2, engine="coreneuron"),
+    "fixed_0.0625_CN": RunSettings(dt_ms=0.0625, secondorder=2, **NRN),
+    "fixed_0.0625_CN_DVTs": RunSettings(dt_ms=0.0625, secondorder=2, record_dendrites=True, **NRN),
+    "default: fixed_0.0625_CN_coreneuron": RunSettings(dt_ms=0.0625, secondorder=2, engine="coreneuron"),
+    "default: fixed_0.0625_CN_coreneuron_DVTs": RunSettings(dt_ms=0.0625, secondorder=2, engine="coreneuron",
+                                                            record_dendrites=True),
     "fixed_0.1": RunSettings(dt_ms=0.1, secondorder=0, **NRN),
     "fixed_0.1_CN": RunSettings(dt_ms=0.1, secondorder=2, **NRN),
 }
-DEFAULT_SELECTION = ["cvode", "fixed_0.025_exact", "fixed_0.025", "fixed_0.05_CN",
-                     "fixed_0.0625_CN (default, with DVTs)", "fixed_0.0625_CN_coreneuron (default, --no-dvt)"]
+DEFAULT_SELECTION = ["cvode", "fixed_0.025_exact", "fixed_0.025", "fixed_0.05_CN", "fixed_0.0625_CN",
+                     "fixed_0.0625_CN_DVTs", "default: fixed_0.0625_CN_coreneuron",
+                     "default: fixed_0.0625_CN_coreneuron_DVTs"]
 REFERENCE_INPUTS = REPO_ROOT.parent / "shared" / "reference" / "nmda_cvode_1.npz"
 
 
@@ -118,12 +122,13 @@ def main():
     reference = results["cvode"]
     seconds = args.duration_ms / 1000
     print()
-    print("| setting | CPU s per simulated s | speed-up vs CVode | output spikes | max spike shift (ms) "
-          "| soma RMS vs CVode (mV, clipped at -55) |")
-    print("|---|---|---|---|---|---|")
+    print("| setting | CPU s per simulated s | wall s | speed-up vs CVode (CPU) | output spikes "
+          "| max spike shift (ms) | soma RMS vs CVode (mV, clipped at -55) |")
+    print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
         count, shift, rms = agreement(result, reference)
-        print(f"| {name} | {result.cpu_seconds / seconds:.2f} | {reference.cpu_seconds / result.cpu_seconds:.2f}x "
+        print(f"| {name} | {result.cpu_seconds / seconds:.2f} | {result.wall_seconds:.1f} "
+              f"| {reference.cpu_seconds / result.cpu_seconds:.2f}x "
               f"| {count} | {shift:.3f} | {rms:.3f} |")
     if args.workers_check:
         one, two = measure_workers(2)

@@ -37,8 +37,7 @@ class RunSettings:
     v_init_mV: float = -76.0
     duration_ms: int = 6000
     record_dendrites: bool = False
-    # CoreNEURON computes the same numbers faster but samples only at every step, so it serves
-    # fixed-step runs without dendritic recordings; 'auto' takes it whenever it can.
+    # CoreNEURON computes the same numbers faster (fixed step only); 'auto' takes it whenever it can
     engine: str = "auto"
     # voltage-dependent channel rates from NMODL tables (0.05 mV apart): ~1.2x faster, ~1e-4 mV from exact
     rate_tables: bool = True
@@ -48,17 +47,16 @@ class RunSettings:
             return self.engine
         from .cell import compiled_mechanisms_dir
         core_available = (compiled_mechanisms_dir() / "libcorenrnmech.so").is_file()
-        fits = self.integrator == "fixed" and not self.record_dendrites
-        return "coreneuron" if fits and core_available else "neuron"
+        return "coreneuron" if self.integrator == "fixed" and core_available else "neuron"
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
             raise ValueError(f"integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
-        if self.engine == "coreneuron" and (self.integrator != "fixed" or self.record_dendrites):
-            raise ValueError("engine 'coreneuron' runs only with the fixed-step integrator and without "
-                             "dendritic voltage recording (use --no-dvt, or the 'neuron' engine)")
+        if self.engine == "coreneuron" and self.integrator != "fixed":
+            raise ValueError("engine 'coreneuron' runs only with the fixed-step integrator "
+                             "(use the 'neuron' engine for CVode)")
         if self.integrator == "fixed":
             steps_per_ms = 1.0 / self.dt_ms if self.dt_ms > 0 else 0.5
             if abs(steps_per_ms - round(steps_per_ms)) > 1e-9:
@@ -116,17 +114,24 @@ class Simulator:
 
     def _make_recorders(self) -> None:
         # Soma and nexus at every integration step, then linearly interpolated onto the 0.125-ms
-        # grid as the original did (works for any step and for CVode). Dendrites directly at 1 ms.
+        # grid as the original did (works for any step and for CVode). Dendrites: see below.
         h = self.h
         self._time_rec = h.Vector().record(h._ref_t)
         self._soma_rec = h.Vector().record(self.cell.soma(0.5)._ref_v)
         self._nexus_rec = h.Vector().record(self.cell.nexus._ref_v)
         self._dendrite_recs = []
-        if self.settings.record_dendrites:
-            for seg in self.cell.segments:
-                vec = h.Vector()
-                vec.record(seg._ref_v, 1.0)
-                self._dendrite_recs.append(vec)
+        self._dendrites_every_step = False
+
+    def _make_dendrite_recorders(self, engine: str) -> None:
+        """Dendritic voltages at integer ms. CoreNEURON returns a single sample for a sampled
+        recording, so there every step is recorded (about 0.5 GB for 6 s at 1/16 ms) and thinned."""
+        every_step = engine == "coreneuron"
+        if self._dendrite_recs and every_step == self._dendrites_every_step:
+            return
+        h = self.h
+        self._dendrite_recs = [h.Vector().record(seg._ref_v) if every_step else h.Vector().record(seg._ref_v, 1.0)
+                               for seg in self.cell.segments]
+        self._dendrites_every_step = every_step
 
     def run(self, ex_segments, ex_times_ms, inh_segments, inh_times_ms) -> SimulationResult:
         """Simulate one input pattern given as (segment index, time in ms) event arrays."""
@@ -141,11 +146,15 @@ class Simulator:
             h.secondorder = s.secondorder
         else:
             h.secondorder = 0
+        engine = s.resolved_engine()
+        if s.record_dendrites:
+            self._make_dendrite_recorders(engine)
+        elif self._dendrite_recs:
+            self._dendrite_recs = []
         for mechanism in TABULATED_MECHANISMS:
             setattr(h, f"usetable_{mechanism}", 1 if s.rate_tables else 0)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         h.finitialize(s.v_init_mV)
-        engine = s.resolved_engine()
         if engine == "coreneuron":
             _run_coreneuron(h, s.duration_ms)
         elif s.integrator == "cvode":
@@ -161,7 +170,8 @@ class Simulator:
         nexus = np.interp(grid, t, self._nexus_rec.as_numpy())
         dendrites = None
         if self._dendrite_recs:
-            dendrites = np.stack([vec.as_numpy()[:s.duration_ms] for vec in self._dendrite_recs])
+            stride = int(round(1.0 / s.dt_ms)) if self._dendrites_every_step else 1
+            dendrites = np.stack([vec.as_numpy()[::stride][:s.duration_ms] for vec in self._dendrite_recs])
         return SimulationResult(soma_v_high_res=soma, nexus_v_high_res=nexus,
                                 output_spike_times_ms=detect_output_spikes(soma),
                                 dendritic_v_low_res=dendrites, cpu_seconds=cpu, wall_seconds=wall,

@@ -10,17 +10,24 @@ def test_coreneuron_reproduces_neuron_exactly(shared_dir):
     keep_ex, keep_inh = reference["ex_ms"] < 500, reference["inh_ms"] < 500
     events = (reference["ex_seg"][keep_ex], reference["ex_ms"][keep_ex],
               reference["inh_seg"][keep_inh], reference["inh_ms"][keep_inh])
-    simulator = Simulator("NMDA", settings=RunSettings(duration_ms=500, dt_ms=0.05, secondorder=2))
+    settings = dict(duration_ms=500, dt_ms=0.0625, secondorder=2, record_dendrites=True)
+    simulator = Simulator("NMDA", settings=RunSettings(engine="neuron", **settings))
     ours = simulator.run(*events)
-    simulator.settings = RunSettings(duration_ms=500, dt_ms=0.05, secondorder=2, engine="coreneuron")
+    simulator.settings = RunSettings(engine="coreneuron", **settings)
     core = simulator.run(*events)
+    assert ours.extra["engine"] == "neuron" and core.extra["engine"] == "coreneuron"
     assert ours.output_spike_times_ms.size >= 1
     np.testing.assert_array_equal(core.output_spike_times_ms, ours.output_spike_times_ms)
     np.testing.assert_allclose(core.soma_v_high_res, ours.soma_v_high_res, atol=1e-9)
     np.testing.assert_allclose(core.nexus_v_high_res, ours.nexus_v_high_res, atol=1e-9)
+    # dendrites: sampled at 1 ms by NEURON, every step and thinned under CoreNEURON
+    assert core.dendritic_v_low_res.shape == ours.dendritic_v_low_res.shape == (639, 500)
+    np.testing.assert_allclose(core.dendritic_v_low_res, ours.dendritic_v_low_res, atol=1e-9)
 
 
-@pytest.mark.parametrize("settings", [dict(integrator="cvode"), dict(record_dendrites=True)])
-def test_coreneuron_refuses_what_it_cannot_record(settings):
+def test_auto_engine_takes_coreneuron_for_fixed_steps_only():
+    assert RunSettings().resolved_engine() == "coreneuron"
+    assert RunSettings(record_dendrites=True).resolved_engine() == "coreneuron"
+    assert RunSettings(integrator="cvode").resolved_engine() == "neuron"
     with pytest.raises(ValueError, match="coreneuron"):
-        RunSettings(engine="coreneuron", **settings)
+        RunSettings(engine="coreneuron", integrator="cvode")
