@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -107,10 +107,6 @@ class Simulator:
         self.h = self.cell.h
         self.synapses = SynapseSet(self.cell, excitatory_type, inhibitory_type)
         self._make_recorders()
-
-    @property
-    def num_segments(self) -> int:
-        return len(self.cell.segments)
 
     def _make_recorders(self) -> None:
         # Soma and nexus at every integration step, then linearly interpolated onto the 0.125-ms
@@ -261,6 +257,3 @@ def replay(input_path: str | Path, output_path: str | Path | None = None, *, syn
             np.savez_compressed(handle, **output)
     return output
 
-
-def settings_dict(settings: RunSettings) -> dict:
-    return asdict(settings)
