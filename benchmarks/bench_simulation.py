@@ -53,7 +53,7 @@ def load_inputs(path):
         data = load_replay_inputs(path)
         return {k: data[k] for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")}, str(path)
     config = dataset_generation.resolve_config(dict(
-        _script_params(), seed=11, out_dir=tempfile.mkdtemp(), num_simulations=1))
+        _script_params(), seed=11, out_dir=tempfile.gettempdir(), num_simulations=1))
     table = L5PC().segment_table()
     pattern = dataset_generation.generate_inputs(config, table["length_um"], table["type"], 0)
     return pattern.events(), "generated (seed 11)"

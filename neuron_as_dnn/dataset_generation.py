@@ -30,7 +30,8 @@ from tqdm import tqdm
 from . import dataset, morphology, synaptic_inputs
 from .cell import EXCITATORY_TYPES, INHIBITORY_TYPES, CellOptions
 from .paths import DATA_DIR
-from .simulation import HIGH_RES_SAMPLES_PER_MS, INTEGRATORS, RunSettings, Simulator
+from .dataset import HIGH_RES_SAMPLES_PER_MS
+from .simulation import INTEGRATORS, RunSettings, Simulator
 from .utils import atomic_write, environment_info, write_json
 
 log = logging.getLogger(__name__)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .cell import CellOptions, L5PC, SynapseSet
+from .dataset import HIGH_RES_SAMPLES_PER_MS
 from .utils import atomic_write
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,6 @@ log = logging.getLogger(__name__)
 INTEGRATORS = ("fixed", "cvode")
 ENGINES = ("auto", "neuron", "coreneuron")
 TABULATED_MECHANISMS = ("NaTa_t", "NaTs2_t", "Nap_Et2", "Ca_HVA", "Ca_LVAst", "K_Pst", "K_Tst", "SKv3_1", "Im")
-HIGH_RES_SAMPLES_PER_MS = 8
 SPIKE_THRESHOLD_MV = -25.0
 
 
