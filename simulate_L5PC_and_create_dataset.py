@@ -15,7 +15,7 @@ work folder beside the output until the file is written).
 """
 import logging
 
-from neuron_as_dnn import cli, utils
+from neuron_as_dnn import cli, dataset_generation
 
 PARAMS = dict(
     # what to simulate
@@ -39,7 +39,7 @@ PARAMS = dict(
     sigma_options_ms=[25, 30, 35, 40, 50, 60, 80, 100, 150, 200, 300, 400, 500, 600],
     sigma_jitter_ms=20,
     min_seg_length_um=10.0,
-    # how to integrate (defaults: 5x less CPU than the original's CVode at matching output, see README)
+    # how to integrate (defaults: 6x less CPU than the original's CVode at matching output, see README)
     integrator="fixed",  # fixed | cvode (the original's setting, slower)
     dt_ms=0.0625,  # the original CVode run is matched by 0.025 ms backward Euler to 0.15 mV, by this to 0.14 mV
     secondorder=2,  # 2: Crank-Nicolson; 0: backward Euler
@@ -49,13 +49,15 @@ PARAMS = dict(
     # bookkeeping
     seed=None,  # None: a random seed, recorded in the file name and Params
     split="train",  # train | valid | test: the default folder data/L5PC_<TYPE>_<split>/
-    out_dir=None,
+    out_dir=None,  # None: data/L5PC_<TYPE>_<split>/ (data/demo/ with --demo)
     workers=1,  # local processes; under mpiexec every rank runs this many
     morphology=None,  # path of cell1.asc; None: $L5PC_MORPHOLOGY or the downloaded copy
     # replay one input pattern instead (format of shared/reference/README.md)
     replay=None,
     replay_output=None,
     demo=False,
+    progress=True,
+    log_level="INFO",
 )
 
 HELP = {
@@ -67,35 +69,40 @@ HELP = {
     "demo": "two 6-s simulations into data/demo/ and a figure of the one with most output spikes in figures/demo/",
     "workers": "number of local worker processes",
 }
-RANGES = ("bas_ex_range", "bas_inh_diff_range", "apic_ex_range", "apic_inh_diff_range")
-CLI = dict(description=__doc__, help=HELP, nargs={key: 2 for key in RANGES},
-           types={"ske2_mult_factor": float, "seed": int, **{key: int for key in RANGES}})
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
+                    presets={"synapse_type": dataset_generation.PRESETS},
+                    types={"ske2_mult_factor": float, "seed": int, "morphology": str, "out_dir": str},
+                    nargs={key: 2 for key in dataset_generation.RANGE_KEYS})
 
 
-def main(argv=None):
-    params = cli.parse_overrides(PARAMS, argv, **CLI)
-    utils.setup_logging()
-    from neuron_as_dnn import dataset_generation, simulation
+def run(params: dict):
+    from neuron_as_dnn import simulation
 
     if params["replay"]:
         # the file's synapse type and integrator apply unless given on the command line
-        explicit = cli.explicit_overrides(PARAMS, argv, **CLI)
         simulation.replay(params["replay"], params["replay_output"],
-                          **dataset_generation.replay_options(params, explicit))
-        return
+                          **dataset_generation.replay_options(params, SCRIPT.explicit))
+        return None
     if params["demo"]:
         from neuron_as_dnn.paths import DATA_DIR
         params.update(num_simulations=2, out_dir=params["out_dir"] or str(DATA_DIR / "demo"),
                       seed=params["seed"] if params["seed"] is not None else 1,
                       workers=max(params["workers"], 2))
     config = dataset_generation.resolve_config(params)
-    path = dataset_generation.generate_dataset(config)
+    path = dataset_generation.generate_dataset(config, progress=params["progress"])
     if path is not None and params["demo"]:
+        import matplotlib
+        matplotlib.use("Agg")  # this script only writes files
         from neuron_as_dnn.figures import simulation as simulation_figures
         from neuron_as_dnn.paths import FIGURES_DIR
         simulation_figures.plot_dataset_simulation(path, "most_spikes", FIGURES_DIR / "demo")
     if path is not None:
         logging.getLogger("simulate_L5PC").info("done: %s", path)
+    return path
+
+
+def main(argv=None):
+    return SCRIPT.run(run, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from neuron_as_dnn import cli, dataset, utils  # noqa: E402
+from neuron_as_dnn import cache, cli, dataset, synthetic_data, utils  # noqa: E402
 
 PARAMS = dict(
     num_simulations=128,
@@ -124,7 +124,7 @@ def main(argv=None):
 
     if not path.exists():
         start = time.perf_counter()
-        experiment_params, simulations = dataset.make_synthetic_experiment(
+        experiment_params, simulations = synthetic_data.make_synthetic_experiment(
             params["num_simulations"], params["duration_sec"] * 1000, with_dvt=params["with_dvt"], seed=0)
         dataset.write_experiment_file(path, experiment_params, simulations)
         del simulations
@@ -155,12 +155,12 @@ def main(argv=None):
     del tensors
 
     start = time.perf_counter()
-    dataset.build_cache(path, dvt_transform=pca)
+    cache.build_cache(path, dvt_transform=pca)
     cache_build = time.perf_counter() - start
     loads = []
     for _ in range(3):
         start = time.perf_counter()
-        dataset.load_cached(path, dvt_transform=pca)
+        cache.load_cached(path, dvt_transform=pca)
         loads.append(time.perf_counter() - start)
     cache_load = float(np.median(loads))
     sampler = training.WindowSampler([path], batch, window, per_file, 1, dvt_pca=pca, max_files_in_memory=1)

@@ -1,18 +1,45 @@
-"""Parameter blocks with command-line overrides.
+"""The contract every top-level script follows: a parameter block, presets, command-line overrides, errors.
 
-Every top-level script keeps the original's habit: a dict of parameters at the top, edited by hand.
-``parse_overrides`` turns that dict into an argparse CLI (``num_simulations`` -> ``--num-simulations``),
-so the dict stays the single source of the defaults, of ``--help`` and of what is recorded with outputs.
+A script keeps the original's habit, a dict of parameters at the top edited by hand, and hands it to a
+``Script``::
+
+    PARAMS = dict(synapse_type="NMDA", num_simulations=128, seed=None, out_dir=None, progress=True,
+                  log_level="INFO")
+    SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, presets=PRESETS)
+
+    def main(argv=None):
+        return SCRIPT.run(lambda params: stage.run(params), argv)
+
+The rules, the same in every script:
+
+- The block is the single source of the defaults, of ``--help`` and of what is recorded with outputs;
+  every entry is an option (``num_simulations`` -> ``--num-simulations``, booleans as ``--x/--no-x``).
+- ``None`` means "unset": derived from something else (a preset, the synapse type, a random seed that is
+  then recorded). No other sentinel (-1, "") is used.
+- A preset is a table ``{selector entry: {selector value: {entry: value}}}``. It fills only the entries
+  that are still ``None`` after the block and the command line are read, so an entry edited in the block
+  or given on the command line always wins over the preset.
+- A ``errors.UserError`` ends the script with one line ``<script>: error: <message>`` on stderr and exit
+  status 2 (as argparse does for a bad option); any other exception keeps its traceback.
+- ``utils.write_provenance`` records the resolved parameters, the command line (``Script.run`` registers
+  it), versions and the git commit next to every output.
 """
 from __future__ import annotations
 
 import argparse
 import copy
-from typing import Any, Mapping, Sequence
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from neuron_as_dnn import errors, utils
+
+COMMON_ENTRIES = ("progress", "log_level")   # every script's block has these (tested)
+COMMON_TYPES = {"seed": int}                  # None by default ("random, then recorded"), an int when given
 
 
 def _element_type(values: Sequence[Any]):
-    kinds = {type(v) for v in values}
+    kinds = {type(v) for v in values if v is not None}
     if kinds <= {int}:
         return int
     if kinds <= {int, float}:
@@ -20,54 +47,99 @@ def _element_type(values: Sequence[Any]):
     return str
 
 
-def build_parser(defaults: Mapping[str, Any], description: str | None = None,
-                 help: Mapping[str, str] | None = None,
-                 choices: Mapping[str, Sequence[Any]] | None = None,
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse's own mistakes (unknown option, bad number) in the same one-line shape as ours."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
+
+
+class Script:
+    """One top-level script: its parameter block, presets and command line; see the module docstring."""
+
+    def __init__(self, file: str, params: Mapping[str, Any], *, description: str | None = None,
+                 help: Mapping[str, str] | None = None, choices: Mapping[str, Sequence[Any]] | None = None,
                  types: Mapping[str, Any] | None = None, nargs: Mapping[str, Any] | None = None,
-                 suppress_defaults: bool = False) -> argparse.ArgumentParser:
-    """``types`` and ``nargs`` give the element type and count of entries whose default (None, say)
-    does not show them; ``suppress_defaults`` leaves unmentioned entries out of the result."""
-    help = dict(help or {})
-    nargs = dict(nargs or {})
-    choices = dict(choices or {})
-    types = dict(types or {})
-    parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for key, default in defaults.items():
-        flag = "--" + key.replace("_", "-")
-        kwargs: dict[str, Any] = dict(dest=key, default=default, help=help.get(key, " "))
-        if key in choices:
-            kwargs["choices"] = list(choices[key])
-        if key in nargs:
-            kwargs["nargs"] = nargs[key]
-        if isinstance(default, bool):
-            kwargs["action"] = argparse.BooleanOptionalAction
-        elif isinstance(default, (list, tuple)):
-            kwargs.setdefault("nargs", "+")
-            kwargs["type"] = types.get(key, _element_type(default) if default else str)
-        elif key in types:
-            kwargs["type"] = types[key]
-        elif default is None:
-            kwargs["type"] = str
-        else:
-            kwargs["type"] = type(default)
-        if suppress_defaults:
-            kwargs["default"] = argparse.SUPPRESS
-        parser.add_argument(flag, **kwargs)
-    return parser
+                 presets: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None):
+        self.name = Path(file).name
+        self.params = params
+        self.description = description
+        self.help = dict(help or {})
+        self.choices = dict(choices or {})
+        self.types = {**COMMON_TYPES, **(types or {})}
+        self.nargs = dict(nargs or {})
+        self.presets = {selector: dict(table) for selector, table in (presets or {}).items()}
+        for selector, table in self.presets.items():
+            if selector not in params:
+                raise KeyError(f"{self.name}: preset selector {selector!r} is not in the parameter block")
+            for values in table.values():
+                unknown = set(values) - set(params)
+                if unknown:
+                    raise KeyError(f"{self.name}: preset {selector!r} sets {sorted(unknown)}, not in the block")
+        self.explicit: set[str] = set()
 
+    # ---- the command line -------------------------------------------------------------------------------
+    def _preset_values(self, key: str) -> list:
+        return [values[key] for table in self.presets.values() for values in table.values() if key in values]
 
-def explicit_overrides(defaults: Mapping[str, Any], argv: Sequence[str] | None = None, **parser_kwargs) -> set:
-    """The names of the entries given on the command line (whatever their value)."""
-    parser = build_parser(defaults, suppress_defaults=True, **parser_kwargs)
-    return set(vars(parser.parse_args(argv)))
+    def _selector_of(self, key: str) -> str | None:
+        return next((selector for selector, table in self.presets.items()
+                     if any(key in values for values in table.values())), None)
 
+    def parser(self, suppress_defaults: bool = False) -> argparse.ArgumentParser:
+        parser = _OneLineErrorParser(prog=self.name, description=self.description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+        for key, default in self.params.items():
+            # the type of an unset entry comes from the presets that fill it, or from ``types``
+            example = default if default is not None else next(iter(self._preset_values(key)), None)
+            kwargs: dict[str, Any] = dict(dest=key, default=argparse.SUPPRESS if suppress_defaults else default)
+            if key in self.choices:
+                kwargs["choices"] = list(self.choices[key])
+            elif key in self.presets:
+                kwargs["choices"] = list(self.presets[key])
+            if isinstance(example, bool):
+                kwargs["action"] = argparse.BooleanOptionalAction
+            else:
+                if isinstance(example, (list, tuple)) or key in self.nargs:
+                    kwargs["nargs"] = self.nargs.get(key, "+")
+                    kwargs["type"] = self.types.get(key, _element_type(example or []))
+                else:
+                    kwargs["type"] = self.types.get(key, type(example) if example is not None else str)
+                if kwargs["type"] is bool:  # an unset boolean entry
+                    del kwargs["type"]
+                    kwargs.pop("nargs", None)
+                    kwargs["action"] = argparse.BooleanOptionalAction
+            selector = self._selector_of(key)
+            shown = (f"from {errors.flag(selector)}" if default is None and selector
+                     else "unset" if default is None else default)
+            kwargs["help"] = f"{self.help.get(key, '')} (default: {shown})".strip().replace("%", "%%")
+            parser.add_argument(errors.flag(key), **kwargs)
+        return parser
 
-def parse_overrides(defaults: Mapping[str, Any], argv: Sequence[str] | None = None, **parser_kwargs) -> dict:
-    """Return a copy of ``defaults`` with the command-line overrides applied."""
-    parser = build_parser(defaults, **parser_kwargs)
-    parsed = vars(parser.parse_args(argv))
-    params = copy.deepcopy(dict(defaults))
-    for key, value in parsed.items():
-        params[key] = list(value) if isinstance(value, tuple) else value
-    return params
+    def parse(self, argv: Sequence[str] | None = None) -> dict:
+        """The resolved parameters: block, then command line, then presets for what is still unset."""
+        argv = sys.argv[1:] if argv is None else list(argv)
+        self.explicit = set(vars(self.parser(suppress_defaults=True).parse_args(argv)))
+        params = copy.deepcopy(dict(self.params))
+        for key, value in vars(self.parser().parse_args(argv)).items():
+            params[key] = list(value) if isinstance(value, tuple) else value
+        for selector, table in self.presets.items():
+            if params[selector] not in table:
+                raise errors.bad_parameter(selector, f"unknown value {params[selector]!r}; choose one of "
+                                                     f"{list(table)}")
+            for key, value in table[params[selector]].items():
+                if params[key] is None:
+                    params[key] = copy.deepcopy(value)
+        utils.record_invocation(self.name, argv)
+        return params
+
+    # ---- running ----------------------------------------------------------------------------------------
+    def run(self, main: Callable[[dict], Any], argv: Sequence[str] | None = None) -> Any:
+        """Parse, set up logging, call ``main(params)``; a ``UserError`` becomes one line and exit status 2."""
+        try:
+            params = self.parse(argv)
+            utils.setup_logging(params.get("log_level") or "INFO")
+            return main(params)
+        except errors.UserError as error:
+            print(f"{self.name}: error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None

@@ -32,7 +32,8 @@ from .cell import EXCITATORY_TYPES, INHIBITORY_TYPES, CellOptions
 from .paths import DATA_DIR
 from .dataset import HIGH_RES_SAMPLES_PER_MS
 from .simulation import INTEGRATORS, RunSettings, Simulator
-from .utils import atomic_write, environment_info, write_json
+from .errors import ConfigError, bad_parameter
+from .utils import atomic_write, write_json, write_provenance
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ PRESETS = {
 }
 SPLITS = ("train", "valid", "test")
 RANGE_KEYS = ("bas_ex_range", "bas_inh_diff_range", "apic_ex_range", "apic_inh_diff_range")
-
-
-class ConfigError(ValueError):
-    """A generation parameter is invalid; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +105,7 @@ class GenerationConfig:
 
 
 def _fail(name: str, problem: str):
-    raise ConfigError(f"--{name.replace('_', '-')}: {problem}")
+    raise bad_parameter(name, problem)
 
 
 def resolve_config(params: dict) -> GenerationConfig:
@@ -287,12 +284,13 @@ def prepare_work_dir(config: GenerationConfig) -> tuple[Path, list[int]]:
     return work_dir, pending
 
 
-def run_simulations(config: GenerationConfig, work_dir: Path, indices: list[int], rank: int = 0) -> None:
+def run_simulations(config: GenerationConfig, work_dir: Path, indices: list[int], rank: int = 0,
+                    progress: bool = True) -> None:
     """Run ``indices`` with ``config.workers`` local processes, each building the cell once."""
     if not indices:
         return
     bar = tqdm(total=len(indices), desc=f"simulations (rank {rank})" if rank else "simulations",
-               unit="sim", smoothing=0.1, disable=None)
+               unit="sim", smoothing=0.1, disable=None if progress else True)
     if config.workers == 1:
         worker = _Worker(config, work_dir)
         for index in indices:
@@ -378,10 +376,8 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
     path = Path(config.out_dir) / dataset.dataset_file_name(params)
     dataset.write_experiment_file(path, params, simulations)
     # not beside the file: its name would match the readers' glob *_simulationRuns*_secDuration_*
-    write_json(config_path_for(path), {"config": config.identity(), "workers": config.workers,
-                                           "environment": environment_info(),
-                                           "cpu_seconds_total": float(sum(cpu)),
-                                           "output_spikes": total_spikes})
+    write_provenance(config_path_for(path), config.identity(), workers=config.workers,
+                     cpu_seconds_total=float(sum(cpu)), output_spikes=total_spikes)
     return path
 
 
@@ -401,7 +397,7 @@ def _mpi_communicator():
     return comm if comm.Get_size() > 1 else None
 
 
-def generate_dataset(config: GenerationConfig) -> Path | None:
+def generate_dataset(config: GenerationConfig, progress: bool = True) -> Path | None:
     """Run every simulation of one file and write it. Under MPI, ranks share the simulations
     (round robin) and rank 0 writes the file; returns the path on the writing process."""
     comm = _mpi_communicator()
@@ -416,7 +412,7 @@ def generate_dataset(config: GenerationConfig) -> Path | None:
         work_dir, pending = None, None
     if comm:
         work_dir, pending = comm.bcast((work_dir, pending), root=0)
-    run_simulations(config, work_dir, pending[rank::size], rank)
+    run_simulations(config, work_dir, pending[rank::size], rank, progress)
     if comm:
         comm.Barrier()
     if rank != 0:

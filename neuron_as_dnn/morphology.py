@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 from .paths import NEURON_MODEL_DIR
+from .errors import UserError
 from .utils import atomic_write
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ HOW_TO_GET_IT = (
 )
 
 
-class MorphologyError(RuntimeError):
+class MorphologyError(UserError, RuntimeError):
     """The morphology is missing or is not the expected file."""
 
 
@@ -92,8 +93,7 @@ def download(destination: Path = DEFAULT_PATH, timeout: float = 60.0) -> Path:
             handle.write(payload)
         log.info("saved %s (SHA-256 verified)", destination)
         return destination
-    raise MorphologyError("could not download the morphology:\n  " + "\n  ".join(errors)
-                          + f"\n{HOW_TO_GET_IT}")
+    raise MorphologyError("could not download the morphology (" + "; ".join(errors) + f"). {HOW_TO_GET_IT}")
 
 
 def locate(path: str | os.PathLike | None = None, allow_download: bool = True) -> Path:
@@ -111,23 +111,24 @@ def locate(path: str | os.PathLike | None = None, allow_download: bool = True) -
 
 def main(argv=None) -> None:
     """`python -m neuron_as_dnn.morphology [--from PATH]`: install a verified copy."""
-    import argparse
     import shutil
 
-    from .utils import setup_logging
-    setup_logging()
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--from", dest="source", help="copy (and verify) a local file instead of downloading")
-    args = parser.parse_args(argv)
-    if args.source:
-        verify(Path(args.source))
-        DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(args.source, DEFAULT_PATH)
-        print(f"installed {DEFAULT_PATH} (SHA-256 verified)")
-    else:
-        present = os.environ.get(ENV_VAR) or DEFAULT_PATH.is_file()
-        path = locate()
-        print(f"{path} {'is present' if present else 'downloaded'} (SHA-256 verified)")
+    from .cli import Script
+
+    def install(params):
+        if params["source"]:
+            verify(Path(params["source"]))
+            DEFAULT_PATH.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(params["source"], DEFAULT_PATH)
+            print(f"installed {DEFAULT_PATH} (SHA-256 verified)")
+        else:
+            present = os.environ.get(ENV_VAR) or DEFAULT_PATH.is_file()
+            path = locate()
+            print(f"{path} {'is present' if present else 'downloaded'} (SHA-256 verified)")
+
+    script = Script("neuron_as_dnn.morphology", dict(source=None, progress=True, log_level="INFO"),
+                    description=main.__doc__, help={"source": "copy (and verify) a local file instead of downloading"})
+    script.run(install, argv)
 
 
 if __name__ == "__main__":

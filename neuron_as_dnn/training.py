@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import keras
 import numpy as np
 
-from neuron_as_dnn import dataset, models, paths, utils
+from neuron_as_dnn import cache, dataset, models, paths, utils
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def fit_dvt_pca_on_files(files: Sequence[Path], num_components: int, input_clip_
     log.info("DVT PCA: %d components explain %.1f%% of the variance of %d samples from %d file(s)",
              num_components, 100 * pca.explained_variance_ratio.sum(), pca.num_samples, len(files))
     for path, experiment in experiments:
-        dataset.build_cache(path, cache_dir, pca, experiment=experiment)
+        cache.build_cache(path, cache_dir, pca, experiment=experiment)
     return pca
 
 
@@ -234,12 +234,12 @@ class WindowSampler(keras.utils.PyDataset):
             self.epoch += 1
             self._draw_epoch_files()
 
-    def load(self, path: Path) -> dataset.CachedFile:
+    def load(self, path: Path) -> cache.CachedFile:
         with self._lock:
             if path in self._loaded:
                 self._loaded.move_to_end(path)
                 return self._loaded[path]
-        cached = dataset.load_cached(path, self.cache_dir, self.dvt_pca)
+        cached = cache.load_cached(path, self.cache_dir, self.dvt_pca)
         if self.dvt_pca is not None and cached.dvt_targets is None:
             raise dataset.DatasetFormatError(path, "no dendritic targets could be built for this file")
         if cached.duration_ms - max(self.ignore_first_ms, self.window_size) < self.batch_size:
@@ -493,8 +493,8 @@ def train(config: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) 
     else:
         dvt_pca = None
     num_dvt = dvt_pca.num_components if dvt_pca else 0
-    dataset.prepare_caches(train_files + valid_files, cache_dir, dvt_pca)
-    first = dataset.load_cached(train_files[0], cache_dir)
+    cache.prepare_caches(train_files + valid_files, cache_dir, dvt_pca)
+    first = cache.load_cached(train_files[0], cache_dir)
     sims_per_file, duration_ms = first.num_simulations, first.duration_ms
     del first
 

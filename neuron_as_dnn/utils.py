@@ -7,11 +7,13 @@ import json
 import logging
 import os
 import platform
+import shlex
+import subprocess
 import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -19,9 +21,16 @@ log = logging.getLogger(__name__)
 
 
 def setup_logging(level: int | str = logging.INFO) -> None:
-    """Configure the root logger once for a script (timestamps, module names)."""
+    """Configure the root logger for a script (timestamps, module names) at ``level``."""
+    from neuron_as_dnn import errors
+
+    if isinstance(level, str):
+        if level.upper() not in logging.getLevelNamesMapping():
+            raise errors.bad_parameter("log_level", f"unknown level {level!r}; use DEBUG, INFO, WARNING or ERROR")
+        level = level.upper()
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
+    logging.getLogger().setLevel(level)
 
 
 @contextlib.contextmanager
@@ -62,6 +71,54 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     with atomic_write(path, "w") as handle:
         json.dump(obj, handle, indent=2, default=_json_default)
         handle.write("\n")
+
+
+_INVOCATION: dict = {}
+
+
+def record_invocation(script: str, argv: Sequence[str]) -> None:
+    """Remember the script and command line of this process for every provenance record it writes."""
+    _INVOCATION.clear()
+    _INVOCATION.update(script=script, command_line=" ".join(["python", script, *map(shlex.quote, argv)]))
+
+
+def git_commit() -> str | None:
+    """The repository's commit, with ``+uncommitted`` when the working tree differs; None outside git."""
+    from neuron_as_dnn.paths import REPO_ROOT
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, timeout=10)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+uncommitted" if dirty else "")
+
+
+def provenance_record(params: Mapping[str, Any], **extra) -> dict:
+    """How an output was made: script, command line, resolved parameters, git commit, versions, time.
+
+    The one shape of every configuration record the project writes (dataset ``configs/*.json``, a model
+    folder's ``config.json``, the I&F run's ``run.json``); ``extra`` adds stage-specific entries."""
+    record = {"script": _INVOCATION.get("script"), "command_line": _INVOCATION.get("command_line"),
+              "params": dict(params), "git_commit": git_commit(), "environment": environment_info()}
+    record.update(extra)
+    return record
+
+
+def write_provenance(path: str | os.PathLike, params: Mapping[str, Any], **extra) -> dict:
+    record = provenance_record(params, **extra)
+    write_json(path, record)
+    return record
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf8") as handle:
+        return json.load(handle)
 
 
 def environment_info() -> dict:

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset
+from neuron_as_dnn import cache, dataset, synthetic_data
 
 NUM_SIMS, DURATION_MS = 4, 2000
 
@@ -14,7 +14,7 @@ NUM_SIMS, DURATION_MS = 4, 2000
 @pytest.fixture(scope="module")
 def written(tmp_path_factory):
     """A small file written as the simulation stage will write it, plus the inputs it was written from."""
-    params, simulations = dataset.make_synthetic_experiment(NUM_SIMS, DURATION_MS, seed=7)
+    params, simulations = synthetic_data.make_synthetic_experiment(NUM_SIMS, DURATION_MS, seed=7)
     folder = tmp_path_factory.mktemp("data")
     path = dataset.write_experiment_file(folder / dataset.dataset_file_name(params), params, simulations)
     return path, params, simulations
@@ -96,7 +96,7 @@ def test_written_file_has_the_authors_types_and_nesting(written):
 
 
 def test_authors_float16_spike_times_and_missing_dvts(tmp_path):
-    params, simulations = dataset.make_synthetic_experiment(2, 1000, with_dvt=False, seed=3)
+    params, simulations = synthetic_data.make_synthetic_experiment(2, 1000, with_dvt=False, seed=3)
     path = dataset.write_experiment_file(tmp_path / "x_2_simulationRuns_1_secDuration_.p", params, simulations,
                                          output_spike_dtype=np.float16)
     experiment = dataset.read_experiment_file(path)
@@ -105,7 +105,7 @@ def test_authors_float16_spike_times_and_missing_dvts(tmp_path):
     assert experiment["Params"]["collectAndSaveDVTs"] is False
     tensors = dataset.canonical_tensors(experiment, path)
     assert tensors.y_DVT is None
-    cached = dataset.load_cached(path, tmp_path / "cache")
+    cached = cache.load_cached(path, tmp_path / "cache")
     assert not cached.has_dvt
     np.testing.assert_array_equal(cached.y_spike, tensors.y_spike)
 
@@ -134,7 +134,7 @@ def test_cache_round_trip_is_exact_and_built_once(written, tmp_path, monkeypatch
     experiment = dataset.read_experiment_file(path)
     X, y_spike, y_soma = independent_tensors(experiment)
     cache_dir = tmp_path / "cache"
-    cached = dataset.load_cached(path, cache_dir)
+    cached = cache.load_cached(path, cache_dir)
     np.testing.assert_array_equal(cached.inputs.dense(), X.transpose(0, 2, 1))
     np.testing.assert_array_equal(cached.y_spike, y_spike)
     np.testing.assert_allclose(cached.y_soma, y_soma, atol=1e-5)
@@ -149,19 +149,19 @@ def test_cache_round_trip_is_exact_and_built_once(written, tmp_path, monkeypatch
 
     # a second load reads the cache without parsing the pickle
     monkeypatch.setattr(dataset, "read_experiment_file", lambda p: pytest.fail("the pickle was parsed again"))
-    again = dataset.load_cached(path, cache_dir)
+    again = cache.load_cached(path, cache_dir)
     np.testing.assert_array_equal(again.inputs.channels, cached.inputs.channels)
-    assert dataset.is_cached(path, cache_dir)
+    assert cache.is_cached(path, cache_dir)
     # a changed source invalidates the cache
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    assert not dataset.is_cached(path, cache_dir)
+    assert not cache.is_cached(path, cache_dir)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
 def test_default_cache_sits_beside_the_data(written):
     path, _, _ = written
-    base, dvt = dataset.cache_paths(path, dvt_fingerprint="abc")
+    base, dvt = cache.cache_paths(path, dvt_fingerprint="abc")
     assert base.parent == path.parent / ".cache" and dvt.name.endswith(".dvt_abc.npz")
 
 
@@ -174,11 +174,11 @@ class HalfVoltage:
 
 def test_dendritic_targets_are_cached_per_transform(written, tmp_path):
     path, _, simulations = written
-    cached = dataset.load_cached(path, tmp_path, HalfVoltage())
+    cached = cache.load_cached(path, tmp_path, HalfVoltage())
     assert cached.dvt_targets.shape == (NUM_SIMS, DURATION_MS, 5) and cached.dvt_targets.dtype == np.float16
     expected = np.asarray(simulations[2]["dendriticVoltagesLowRes"], dtype=np.float16)[:5].T.astype(np.float32) / 2
     np.testing.assert_allclose(cached.dvt_targets[2], expected.astype(np.float16))
-    assert dataset.load_cached(path, tmp_path).dvt_targets is None
+    assert cache.load_cached(path, tmp_path).dvt_targets is None
 
 
 class Py2StylePickler(pickle._Pickler):
@@ -281,13 +281,13 @@ def test_out_of_range_spike_times_are_reported(written, tmp_path):
     sim["exInputSpikeTimes"][segment] = [np.int64(DURATION_MS + 5)]
     bad = _pickle_to(tmp_path / "late.p", experiment)
     with pytest.raises(dataset.DatasetFormatError, match="simulation 2: exInputSpikeTimes has spike times"):
-        dataset.load_cached(bad, tmp_path / "cache")
+        cache.load_cached(bad, tmp_path / "cache")
 
 
 def test_missing_file_and_inconsistent_writes(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         dataset.read_experiment_file(tmp_path / "nothing.p")
-    params, simulations = dataset.make_synthetic_experiment(2, 600, seed=1)
+    params, simulations = synthetic_data.make_synthetic_experiment(2, 600, seed=1)
     with pytest.raises(ValueError, match="numSimulations"):
         dataset.write_experiment_file(tmp_path / "a.p", dict(params, numSimulations=3), simulations)
     del simulations[1]["dendriticVoltagesLowRes"]
@@ -298,7 +298,7 @@ def test_missing_file_and_inconsistent_writes(tmp_path):
 
 def test_a_simulation_without_output_spikes_reads_back(tmp_path):
     """An empty spike array pickles (protocol 2) through __builtin__.bytes: the reader must accept it."""
-    params, simulations = dataset.make_synthetic_experiment(2, 1000, with_dvt=False, seed=5)
+    params, simulations = synthetic_data.make_synthetic_experiment(2, 1000, with_dvt=False, seed=5)
     simulations[0]["outputSpikeTimes"] = np.array([], dtype=np.float64)
     path = dataset.write_experiment_file(tmp_path / dataset.dataset_file_name(params), params, simulations)
     experiment = dataset.read_experiment_file(path)

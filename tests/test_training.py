@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset, models, paths
+from neuron_as_dnn import cache, dataset, models, paths, synthetic_data
 
 keras = pytest.importorskip("keras")
 training = pytest.importorskip("neuron_as_dnn.training")
@@ -22,7 +22,7 @@ NUM_SIMS, DURATION_MS = 4, 2000
 
 def write_split(folder, seeds, with_dvt=True):
     for seed in seeds:
-        params, simulations = dataset.make_synthetic_experiment(NUM_SIMS, DURATION_MS, with_dvt=with_dvt, seed=seed)
+        params, simulations = synthetic_data.make_synthetic_experiment(NUM_SIMS, DURATION_MS, with_dvt=with_dvt, seed=seed)
         dataset.write_experiment_file(folder / dataset.dataset_file_name(params), params, simulations)
     return folder
 

@@ -1,0 +1,112 @@
+"""The script contract (neuron_as_dnn.cli): presets, block edits, command line, errors, provenance."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from neuron_as_dnn import cli, errors, utils
+from neuron_as_dnn.paths import REPO_ROOT
+
+PRESETS = {"architecture": {"small": {"sizes": [5, 3], "width": 8}, "large": {"sizes": [9, 7, 7], "width": 64}}}
+
+
+def make_script(**changes):
+    block = dict(architecture="small", sizes=None, width=None, seed=None, out_dir=None, progress=True,
+                 log_level="INFO")
+    block.update(changes)
+    return cli.Script("toy.py", block, presets=PRESETS)
+
+
+def test_preset_fills_only_unset_entries():
+    params = make_script().parse(["--architecture", "large"])
+    assert params["sizes"] == [9, 7, 7] and params["width"] == 64
+
+
+def test_explicit_option_wins_over_the_preset_even_when_it_equals_another_default():
+    params = make_script().parse(["--architecture", "large", "--sizes", "5", "3"])
+    assert params["sizes"] == [5, 3] and params["width"] == 64
+
+
+def test_entry_edited_in_the_block_wins_over_the_preset():
+    params = make_script(width=32).parse(["--architecture", "large"])
+    assert params["width"] == 32 and params["sizes"] == [9, 7, 7]
+
+
+def test_types_of_unset_entries_come_from_the_presets():
+    params = make_script().parse(["--width", "12", "--sizes", "4", "4"])
+    assert params["width"] == 12 and params["sizes"] == [4, 4]
+
+
+def test_user_error_is_one_line_with_status_2(capsys):
+    def main(params):
+        raise errors.bad_parameter("width", "must be positive, got -1")
+
+    with pytest.raises(SystemExit) as stop:
+        make_script().run(main, [])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == "toy.py: error: --width: must be positive, got -1\n"
+
+
+def test_internal_error_keeps_its_traceback():
+    def main(params):
+        return {}["missing"]
+
+    with pytest.raises(KeyError):
+        make_script().run(main, [])
+
+
+def test_bad_log_level_is_a_user_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        make_script().run(lambda params: None, ["--log-level", "LOUD"])
+    assert stop.value.code == 2 and "--log-level" in capsys.readouterr().err
+
+
+def test_provenance_records_command_line_params_and_commit(tmp_path):
+    script = make_script()
+    params = script.parse(["--architecture", "large", "--seed", "3"])
+    record = utils.write_provenance(tmp_path / "config.json", params, extra_entry=1)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    assert stored == json.loads(json.dumps(record))
+    assert stored["script"] == "toy.py"
+    assert stored["command_line"] == "python toy.py --architecture large --seed 3"
+    assert stored["params"]["sizes"] == [9, 7, 7] and stored["params"]["seed"] == 3
+    assert stored["extra_entry"] == 1
+    assert stored["git_commit"] is None or len(stored["git_commit"].split("+")[0]) == 40
+    assert "numpy" in stored["environment"]
+
+
+# Every top-level script: the common entries, and a user's mistake as one line with exit status 2.
+SCRIPTS = {
+    "simulate_L5PC_and_create_dataset.py": ["--num-simulations", "-1"],
+    "fit_CNN.py": ["--train-data-dir", "no_such_folder"],
+    "integrate_and_fire_figure_replication.py": ["--num-train-simulations", "0"],
+}
+
+
+def load_block(script_name):
+    source = (REPO_ROOT / script_name).read_text()
+    namespace = {}
+    exec(compile(source.split("\nPARAMS = ", 1)[1].split("\n)\n", 1)[0].join(["PARAMS = ", "\n)\n"]), script_name,
+                 "exec"), namespace)
+    return namespace["PARAMS"]
+
+
+@pytest.mark.parametrize("script_name", sorted(SCRIPTS))
+def test_every_script_has_the_common_entries(script_name):
+    block = load_block(script_name)
+    for name in (*cli.COMMON_ENTRIES, "seed"):
+        assert name in block, f"{script_name} lacks {name}"
+    assert not any(name.endswith("progress_bar") or name in ("random_seed", "output_dir") for name in block)
+
+
+@pytest.mark.parametrize("script_name", sorted(SCRIPTS))
+def test_user_error_in_every_script_is_one_line(script_name, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, str(REPO_ROOT / script_name), *SCRIPTS[script_name]],
+                            cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 2, result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if f"{script_name}: error:" in line]
+    assert len(error_lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
