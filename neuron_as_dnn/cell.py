@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import morphology
+from .errors import ConfigError
 from .paths import MECHANISMS_DIR, NEURON_MODEL_DIR
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,9 @@ class CellOptions:
 
     def __post_init__(self):
         if not self.ske2_mult_factor >= 0:
-            raise ValueError(f"ske2_mult_factor must be >= 0, got {self.ske2_mult_factor}")
+            raise ConfigError(f"ske2_mult_factor must be >= 0, got {self.ske2_mult_factor}")
         if not math.isfinite(self.celsius):
-            raise ValueError(f"celsius must be finite, got {self.celsius}")
+            raise ConfigError(f"celsius must be finite, got {self.celsius}")
 
 
 class L5PC:

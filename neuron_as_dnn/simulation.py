@@ -16,6 +16,7 @@ import numpy as np
 
 from .cell import CellOptions, L5PC, SynapseSet
 from .dataset import HIGH_RES_SAMPLES_PER_MS
+from .errors import ConfigError, FileContentError, MissingFileError
 from .utils import atomic_write
 
 log = logging.getLogger(__name__)
@@ -51,21 +52,21 @@ class RunSettings:
 
     def __post_init__(self):
         if self.integrator not in INTEGRATORS:
-            raise ValueError(f"integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
+            raise ConfigError(f"integrator must be one of {INTEGRATORS}, got {self.integrator!r}")
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+            raise ConfigError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         if self.engine == "coreneuron" and self.integrator != "fixed":
-            raise ValueError("engine 'coreneuron' runs only with the fixed-step integrator "
+            raise ConfigError("engine 'coreneuron' runs only with the fixed-step integrator "
                              "(use the 'neuron' engine for CVode)")
         if self.integrator == "fixed":
             steps_per_ms = 1.0 / self.dt_ms if self.dt_ms > 0 else 0.5
             if abs(steps_per_ms - round(steps_per_ms)) > 1e-9:
-                raise ValueError(f"dt_ms must be positive and divide 1 ms exactly (0.025, 0.05, 0.1, ...), "
+                raise ConfigError(f"dt_ms must be positive and divide 1 ms exactly (0.025, 0.05, 0.1, ...), "
                                  f"got {self.dt_ms}")
         if self.secondorder not in (0, 1, 2):
-            raise ValueError(f"secondorder must be 0, 1 or 2, got {self.secondorder}")
+            raise ConfigError(f"secondorder must be 0, 1 or 2, got {self.secondorder}")
         if not (isinstance(self.duration_ms, (int, np.integer)) and self.duration_ms > 0):
-            raise ValueError(f"duration_ms must be a positive integer number of ms, got {self.duration_ms}")
+            raise ConfigError(f"duration_ms must be a positive integer number of ms, got {self.duration_ms}")
 
 
 @dataclass
@@ -199,11 +200,11 @@ def load_replay_inputs(path: str | Path) -> dict:
     integrator, dt_ms, v_init_mV, duration_ms."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"replay input {path} does not exist")
+        raise MissingFileError(f"replay input {path} does not exist")
     with np.load(path, allow_pickle=False) as data:
         missing = [k for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms") if k not in data]
         if missing:
-            raise ValueError(f"replay input {path} lacks the keys {missing} (see the reference README format)")
+            raise FileContentError(path, f"lacks the keys {missing} (the format is in the README, 'Replaying a given input')")
         inputs = {k: data[k] for k in data.files}
     for key in ("synapse", "integrator"):
         if key in inputs:

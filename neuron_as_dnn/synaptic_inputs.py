@@ -1,6 +1,6 @@
 """The paper's doubly stochastic input generator, shared by the L5PC and the integrate-and-fire neuron.
 
-One simulation's inputs are drawn in four stages (ORIGINAL_IMPLEMENTATION.md §2.3 and §4.3 item 6):
+One simulation's inputs are drawn in four stages (docs/synaptic_inputs.md):
 
 1. a piecewise-constant interval Δ and a smoothing width σ, each an option plus ``int(U(-j, j))``,
    drawn once per simulation and shared by every row (excitatory and inhibitory, every tree);
@@ -21,6 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import scipy.signal
+
+from neuron_as_dnn.errors import ConfigError
 
 SEGMENT_TYPES = ("basal", "apical")
 
@@ -117,20 +119,20 @@ def draw_jittered_option(options: Sequence[int], jitter: int, rng: np.random.Gen
 
 def _check_jittered_options(name: str, options: Sequence[int], jitter: int) -> None:
     if len(options) == 0:
-        raise ValueError(f"{name}: needs at least one option")
+        raise ConfigError(f"{name}: needs at least one option")
     if jitter < 0:
-        raise ValueError(f"{name}: jitter must be >= 0, got {jitter}")
+        raise ConfigError(f"{name}: jitter must be >= 0, got {jitter}")
     if min(options) - max(jitter - 1, 0) < 1:
-        raise ValueError(f"{name}: smallest option {min(options)} minus the jitter {jitter} can reach a "
+        raise ConfigError(f"{name}: smallest option {min(options)} minus the jitter {jitter} can reach a "
                          f"value < 1 ms")
 
 
 def _check_range(name: str, value_range: Sequence[float]) -> tuple[float, float]:
     if len(value_range) != 2:
-        raise ValueError(f"{name}: expected [low, high], got {value_range!r}")
+        raise ConfigError(f"{name}: expected [low, high], got {value_range!r}")
     low, high = float(value_range[0]), float(value_range[1])
     if low > high:
-        raise ValueError(f"{name}: low {low} > high {high}")
+        raise ConfigError(f"{name}: low {low} > high {high}")
     return low, high
 
 

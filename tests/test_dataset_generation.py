@@ -20,7 +20,7 @@ SCRIPT = REPO_ROOT / "simulate_L5PC_and_create_dataset.py"
 PYTHON_BIN = Path(sys.executable).parent
 SMALL = ["--num-simulations", "3", "--duration-sec", "1", "--dt-ms", "0.1", "--seed", "7"]
 
-# Params keys and Python types of the authors' files (ORIGINAL_IMPLEMENTATION.md §13.2)
+# Params keys and Python types of the authors' files (docs/dataset_format.md)
 AUTHORS_PARAMS = {
     "randomSeed": int, "numSimulations": int, "totalSimDurationInSec": int, "collectAndSaveDVTs": bool,
     "numSamplesPerMS_HighRes": int, "excitatorySynapseType": str, "inhibitorySynapseType": str,
