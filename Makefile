@@ -10,7 +10,7 @@ MODS := $(wildcard $(MECH_DIR)/mechanisms/*.mod)
 MECH_LIB := $(MECH_DIR)/$(ARCH)/libnrnmech.so
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup setup-backends test test-all demo figure1 morphology mechanisms clean
+.PHONY: setup setup-backends test test-all demo figure1 morphology mechanisms clean authors-data
 
 setup: $(VENV)/.installed $(MECH_LIB)
 
@@ -44,16 +44,22 @@ test-all: setup
 # network trained on them for two schedule epochs (a smoke run of every stage, not a fit)
 demo: setup morphology
 	$(PY) simulate_L5PC_and_create_dataset.py --demo
-	$(PY) fit_CNN.py --train-data-dir data/demo --valid-data-dir data/demo --models-dir models/demo \
-	  --num-simulations-per-file 2 --sim-duration-sec 6 --architecture-preset custom \
+	$(PY) fit_CNN.py --train-data-dir data/demo --valid-data-dir data/demo --out-dir models/demo \
+	  --num-simulations-per-file 2 --duration-sec 6 --architecture-preset custom \
 	  --filter-sizes-per-layer 35 19 --num-filters-per-layer 16 --num-dvt-components 5 \
 	  --schedule-stage-epochs 2 --schedule-learning-rates 0.001 --schedule-spike-loss-weights 1 \
 	  --schedule-somatic-loss-weights 0.02 --schedule-dendritic-loss-weights 0.00001 \
 	  --num-steps-multiplier 2 --checkpoint-val-spike-loss-threshold 10 --seed 1
 
-# Fig. 1 (integrate-and-fire) on its small default, about 3 minutes
-figure1: setup
-	$(PY) integrate_and_fire_figure_replication.py
+# Fig. 1 (integrate-and-fire) on its small default, about 3 minutes, into figures/IF/ (the I&F needs no NEURON
+# mechanisms); ARGS="--redraw" draws the figures again from the saved run in seconds, ARGS="--paper-scale" the paper's run
+figure1: $(VENV)/.installed
+	$(PY) integrate_and_fire_figure_replication.py $(ARGS)
 
 clean:
 	rm -rf $(MECH_DIR)/$(ARCH) .pytest_cache
+
+# the authors' Kaggle data and pretrained models (kagglehub or the kaggle tool; about 115 GB), linked into
+# data/L5PC_NMDA_{train,valid,test}/ and models/best_models/ (ARGS="--source-dirs A B" arranges a manual download)
+authors-data: $(VENV)/.installed
+	$(PY) -m neuron_as_dnn.authors_data $(ARGS)

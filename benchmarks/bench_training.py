@@ -19,10 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from neuron_as_dnn import cache, cli, dataset, synthetic_data, utils  # noqa: E402
+from neuron_as_dnn.dendritic_targets import DVTPCA  # noqa: E402
 
 PARAMS = dict(
     num_simulations=128,
@@ -35,13 +38,18 @@ PARAMS = dict(
     sampler_seconds=3.0,          # how long to draw windows from our sampler
     backends=["tensorflow", "jax", "torch"],
     train_steps=3,                # timed steps per backend, after one warm-up step
-    workdir="",                   # keep the synthetic file (and its cache) here between runs; empty: a temp dir
-    output_json="",               # also write the results here
-    worker_backend="",            # internal: run the training measurement for this backend and print JSON
+    workdir=None,                 # keep the synthetic file (and its cache) here between runs; None: a temp dir
+    output_json=None,             # also write the results here
+    worker_backend=None,          # internal: run the training measurement for this backend and print JSON
+    seed=0,                       # of the synthetic file
+    progress=False,
+    log_level="WARNING",
 )
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
+                    types={"workdir": str, "output_json": str, "worker_backend": str})
 
 
-# ---- the original parse path, re-implemented from its description (ORIGINAL_IMPLEMENTATION.md §5.4) ----
+# ---- the original parse path, re-implemented from its description (docs/training.md, Window sampler) ----
 
 def original_style_load(path, dvt_pca, num_segments=639):
     """X (sims, T, 1278) bool, y_spike, y_soma, y_DVT as the original generator holds them per file."""
@@ -89,11 +97,12 @@ def original_style_batch(tensors, batch_size, window, rng):
 def measure_training(params):
     import keras
 
-    from neuron_as_dnn import models, training
+    from neuron_as_dnn import models
+    from neuron_as_dnn.sampler import WindowSampler
 
     path = Path(params["workdir"]) / "bench.p"
-    pca = training.DVTPCA.from_dict(dict(np.load(Path(params["workdir"]) / "pca.npz")))
-    sampler = training.WindowSampler([path], params["batch_size"], params["window_size"], 10, 1, dvt_pca=pca)
+    pca = DVTPCA.from_dict(dict(np.load(Path(params["workdir"]) / "pca.npz")))
+    sampler = WindowSampler([path], params["batch_size"], params["window_size"], 10, 1, dvt_pca=pca)
     architecture = models.make_architecture_dict([45] + [19] * 6, 128, input_window_size=params["window_size"])
     model = models.build_model(architecture, num_dvt_components=pca.num_components)
     model.compile(optimizer=keras.optimizers.Nadam(1e-4), loss=["binary_crossentropy", "mse", "mse"],
@@ -112,12 +121,16 @@ def measure_training(params):
                       "step_s": float(np.median(times)), "parameters": models.count_trainable_parameters(model)}))
 
 
-def main(argv=None):
-    params = cli.parse_overrides(PARAMS, argv, description=__doc__.split("\n\n")[0])
+def run(params):
     if params["worker_backend"]:
         return measure_training(params)
-    utils.setup_logging("WARNING")
-    workdir = Path(params["workdir"] or tempfile.mkdtemp(prefix="bench_training_"))
+    if params["workdir"]:
+        return benchmark(params, Path(params["workdir"]))
+    with tempfile.TemporaryDirectory(prefix="bench_training_") as workdir:
+        return benchmark(params, Path(workdir))
+
+
+def benchmark(params, workdir: Path):
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "bench.p"
     results = {"environment": utils.environment_info(), "params": params}
@@ -125,7 +138,7 @@ def main(argv=None):
     if not path.exists():
         start = time.perf_counter()
         experiment_params, simulations = synthetic_data.make_synthetic_experiment(
-            params["num_simulations"], params["duration_sec"] * 1000, with_dvt=params["with_dvt"], seed=0)
+            params["num_simulations"], params["duration_sec"] * 1000, with_dvt=params["with_dvt"], seed=params["seed"])
         dataset.write_experiment_file(path, experiment_params, simulations)
         del simulations
         print(f"wrote a synthetic {params['num_simulations']} x {params['duration_sec']} s file "
@@ -133,14 +146,14 @@ def main(argv=None):
     for stale in (workdir / ".cache").glob("*"):
         stale.unlink()
 
-    from neuron_as_dnn import training
+    from neuron_as_dnn.sampler import WindowSampler
 
     pca = None
     if params["with_dvt"]:
         experiment = dataset.read_experiment_file(path)
         dvts = (sim["dendriticVoltagesLowRes"] for sim in experiment["Results"]["listOfSingleSimulationDicts"][:8])
-        pca = training.DVTPCA.fit(dvts, params["num_dvt_components"])
-        np.savez(workdir / "pca.npz", **{k: v for k, v in pca.to_dict().items() if k != "fitted_on"})
+        pca = DVTPCA.fit(dvts, params["num_dvt_components"])
+        np.savez(workdir / "pca.npz", **pca.to_dict())
         del experiment, dvts
 
     batch, window, per_file = params["batch_size"], params["window_size"], params["batches_per_file"]
@@ -163,7 +176,7 @@ def main(argv=None):
         cache.load_cached(path, dvt_transform=pca)
         loads.append(time.perf_counter() - start)
     cache_load = float(np.median(loads))
-    sampler = training.WindowSampler([path], batch, window, per_file, 1, dvt_pca=pca, max_files_in_memory=1)
+    sampler = WindowSampler([path], batch, window, per_file, 1, dvt_pca=pca, max_files_in_memory=1)
     sampler[0]
     drawn, start = 0, time.perf_counter()
     while time.perf_counter() - start < params["sampler_seconds"]:
@@ -213,6 +226,10 @@ def main(argv=None):
     if params["output_json"]:
         utils.write_json(params["output_json"], results)
     return results
+
+
+def main(argv=None):
+    return SCRIPT.run(run, argv)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ CACHE_FOLDER_NAME = ".cache"
 # ---------------------------------------------------------------------------------------------------------
 
 class DVTTransform(Protocol):
-    """What the cache needs from a dendritic-target transform (the training module's PCA)."""
+    """What the cache needs from a dendritic-target transform (``dendritic_targets.DVTPCA``)."""
     fingerprint: str
 
     def transform(self, dvt: np.ndarray) -> np.ndarray:
@@ -182,7 +182,7 @@ def load_cached(source: str | os.PathLike, cache_dir: str | os.PathLike | None =
 
 
 def prepare_caches(sources: Iterable[str | os.PathLike], cache_dir: str | os.PathLike | None = None,
-                   dvt_transform: DVTTransform | None = None) -> None:
+                   dvt_transform: DVTTransform | None = None, progress: bool = True) -> None:
     """Build every missing or stale cache up front, with a progress bar (parsing is the slow part)."""
     from tqdm.auto import tqdm
 
@@ -191,5 +191,5 @@ def prepare_caches(sources: Iterable[str | os.PathLike], cache_dir: str | os.Pat
     if not todo:
         return
     log.info("building the cache of %d dataset file(s) (once per file)", len(todo))
-    for source in tqdm(todo, desc="caching dataset files", unit="file"):
+    for source in tqdm(todo, desc="caching dataset files", unit="file", disable=None if progress else True):
         build_cache(source, cache_dir, dvt_transform)

@@ -1,29 +1,36 @@
-"""The paper's evaluation maths (ORIGINAL_IMPLEMENTATION.md §11), shared by the I&F and the L5PC stages.
+"""The paper's evaluation maths (docs/evaluation.md), shared by the I&F and the L5PC stages.
 
-- full-trace prediction, with overlapping causal windows (§11.3) or one full-length causal pass;
-- key results (§11.1): spike AUC, TP rate at given FP rates, normalised partial AUC, somatic explained
+- full-trace prediction, with overlapping causal windows or one full-length causal pass;
+- key results: spike AUC, D′, TP rate at given FP rates, normalised partial AUC, somatic explained
   variance, RMSE and MAE. The TP rate at an FP rate is interpolated on the ROC curve; the original's
   nearest-vertex value is kept under a separate key;
-- the spike-timing cross-correlation curve (§11.4);
-- the simulation filters (§11.5) and the original's oracle voltage calibration (§6.2 step 4).
+- the spike-timing cross-correlation curve;
+- the simulation filters and the original's oracle voltage calibration; ``evaluate_predictions`` puts
+  them together: every filter, voltage metrics with and without calibration, random subsets for error bars.
 
 Pure numpy / scikit-learn: a model enters only as a ``predict_fn`` callable.
 """
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import scipy.stats
 import sklearn.metrics
 
+from neuron_as_dnn import errors
+from neuron_as_dnn.dataset import IGNORE_FIRST_MS as IGNORE_TIME_BEFORE_MS
+
+log = logging.getLogger(__name__)
+
 # The FP rates at which every key-results table reports TP rates and partial AUCs.
 DESIRED_FP_LIST = (0.0001, 0.0005, 0.0010, 0.0015, 0.0020, 0.0025, 0.0050, 0.0100, 0.0200, 0.0300, 0.0400,
                    0.0500, 0.1000)
 
-# Filters of §6.2 (key -> inclusive range of output spikes per simulation), applied from 500 ms on.
+# The original's filters (key -> inclusive range of output spikes per simulation), applied from 500 ms on.
 SPIKE_COUNT_FILTERS = {
     "starting_at_500ms_spikes_in_[0,18]_range": (0, 18),
     "starting_at_500ms_spikes_in_[1,24]_range": (1, 24),
@@ -32,6 +39,16 @@ SPIKE_COUNT_FILTERS = {
     "starting_at_500ms_spikes_in_[0,90]_range": (0, 90),
 }
 MAIN_FILTER = "starting_at_500ms_spikes_in_[0,24]_range"
+
+# The voltage metrics are reported twice: after the original's oracle calibration and as predicted.
+VOLTAGE_VARIANTS = ("calibrated", "uncalibrated")
+
+# The test script's error bars: 12 random subsets of int(0.67 N) simulations (the code, not its comment).
+NUM_SUBSETS = 12
+SUBSET_FRACTION = 0.67
+
+CROSS_CORRELATION_FP = 0.002
+CROSS_CORRELATION_HALF_WINDOW_MS = 50
 
 PARTIAL_AUC_GRID_POINTS = 20000
 
@@ -46,6 +63,12 @@ def num_overlapping_windows(duration: int, window: int, overlap: int) -> int:
     return max(1, int(2 + (duration - window) / (window - overlap)))
 
 
+def evaluation_overlap(window: int, receptive_field: int) -> int:
+    """The original evaluation's overlap, min(max(T + 1, min(150, W − 50)), 250), kept below W so that a
+    window always advances (it reaches W only for a one-layer network whose window is T + 1)."""
+    return min(max(receptive_field + 1, min(150, window - 50)), 250, window - 1)
+
+
 def _as_output_list(outputs) -> list[np.ndarray]:
     if isinstance(outputs, dict):
         outputs = list(outputs.values())
@@ -56,7 +79,7 @@ def _as_output_list(outputs) -> list[np.ndarray]:
 
 def predict_with_overlapping_windows(predict_fn: PredictFn, inputs: np.ndarray, window: int,
                                      overlap: int) -> list[np.ndarray]:
-    """Predict whole traces from a model that sees ``window`` time steps (§11.3).
+    """Predict whole traces from a model that sees ``window`` time steps (docs/evaluation.md).
 
     ``inputs``: (sims, time, channels). ``predict_fn`` maps (sims, window, channels) to one array or a list
     of arrays shaped (sims, window, k). Window k covers [k·stride, k·stride + W) with stride W − O, zero-padded
@@ -102,8 +125,8 @@ def simulations_in_spike_count_range(y_spikes: np.ndarray, count_range: Sequence
 
 
 def filter_simulations(arrays: Sequence[np.ndarray], y_spikes: np.ndarray, count_range: Sequence[int] | None = None,
-                       ignore_time_before_ms: int = 500) -> list[np.ndarray]:
-    """Apply §11.5 to (sims, time) arrays: keep simulations in ``count_range`` and times ≥ the cut."""
+                       ignore_time_before_ms: int = IGNORE_TIME_BEFORE_MS) -> list[np.ndarray]:
+    """The original's filter on (sims, time) arrays: keep simulations in ``count_range`` and times ≥ the cut."""
     keep = np.ones(len(y_spikes), dtype=bool) if count_range is None else \
         simulations_in_spike_count_range(y_spikes, count_range)
     return [np.asarray(array)[keep, ignore_time_before_ms:] for array in arrays]
@@ -113,7 +136,10 @@ def calibrate_soma_prediction(y_soma_hat: np.ndarray, y_soma_gt: np.ndarray) -> 
     """The original's oracle affine calibration: z-score the prediction, then give it the ground truth's
     mean and std (over all simulations and times). Report metrics with and without it."""
     y_soma_hat = np.asarray(y_soma_hat, dtype=float)
-    return (y_soma_hat - y_soma_hat.mean()) / y_soma_hat.std() * np.std(y_soma_gt) + np.mean(y_soma_gt)
+    spread = y_soma_hat.std()
+    if spread == 0:  # a constant prediction has no scale to rescale: it becomes the ground truth's mean
+        return np.full_like(y_soma_hat, np.mean(y_soma_gt))
+    return (y_soma_hat - y_soma_hat.mean()) / spread * np.std(y_soma_gt) + np.mean(y_soma_gt)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -125,8 +151,9 @@ class OperatingPoint:
 
     ``true_positive_rate`` is interpolated linearly between ROC vertices (the TP rate reachable by
     randomising between the two neighbouring thresholds). ``threshold`` is the vertex with the largest FP
-    rate not above the request, so that ``p > threshold`` is a deterministic classifier that respects it;
-    its own rates are ``threshold_fpr`` and ``threshold_tpr``.
+    rate not above the request, so that ``p >= threshold`` is a deterministic classifier that respects it,
+    with the rates ``threshold_fpr`` and ``threshold_tpr`` (``>`` would lose the bins scored exactly at the
+    threshold, all of them for a prediction with few distinct values).
     """
 
     desired_fpr: float
@@ -184,10 +211,9 @@ def tp_key(fp: float) -> str:
     return "TP @ %.4f FP" % fp
 
 
-def key_results(y_spikes_gt: np.ndarray, y_spikes_hat: np.ndarray, y_soma_gt: np.ndarray, y_soma_hat: np.ndarray,
-                desired_fp_list: Sequence[float] = DESIRED_FP_LIST) -> dict:
-    """§11.1 on all (simulation, time) bins. ``'TP @ f FP'`` is interpolated on the ROC curve;
-    ``'TP @ f FP (nearest vertex)'`` is the original's value."""
+def spike_results(y_spikes_gt: np.ndarray, y_spikes_hat: np.ndarray,
+                  desired_fp_list: Sequence[float] = DESIRED_FP_LIST) -> dict:
+    """The spike half of the key results: TP rates and partial AUCs at every FP rate, AUC and D′."""
     fpr, tpr, thresholds = roc_curve(y_spikes_gt, y_spikes_hat)
     results: dict[str, float] = {}
     for fp in desired_fp_list:
@@ -198,6 +224,14 @@ def key_results(y_spikes_gt: np.ndarray, y_spikes_hat: np.ndarray, y_soma_gt: np
     auc = float(sklearn.metrics.auc(fpr, tpr))
     results["AUC"] = auc
     results["D_prime"] = spike_d_prime(auc)
+    return results
+
+
+def key_results(y_spikes_gt: np.ndarray, y_spikes_hat: np.ndarray, y_soma_gt: np.ndarray, y_soma_hat: np.ndarray,
+                desired_fp_list: Sequence[float] = DESIRED_FP_LIST) -> dict:
+    """The original's key results on all (simulation, time) bins. ``'TP @ f FP'`` is interpolated on the
+    ROC curve; ``'TP @ f FP (nearest vertex)'`` is the original's value."""
+    results = spike_results(y_spikes_gt, y_spikes_hat, desired_fp_list)
     results.update(soma_results(y_soma_gt, y_soma_hat))
     return results
 
@@ -210,8 +244,8 @@ def soma_results(y_soma_gt: np.ndarray, y_soma_hat: np.ndarray) -> dict:
 
 
 def filtered_key_results(y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat, count_range: Sequence[int] | None,
-                         ignore_time_before_ms: int = 500, desired_fp_list=DESIRED_FP_LIST) -> dict:
-    """Key results after the §11.5 filters, with the fraction of simulations kept."""
+                         ignore_time_before_ms: int = IGNORE_TIME_BEFORE_MS, desired_fp_list=DESIRED_FP_LIST) -> dict:
+    """Key results after the original's filters, with the fraction of simulations kept."""
     arrays = filter_simulations([y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat], y_spikes_gt, count_range,
                                 ignore_time_before_ms)
     results = key_results(*arrays, desired_fp_list=desired_fp_list)
@@ -223,8 +257,8 @@ def filtered_key_results(y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat, count
 # Spike timing
 # ----------------------------------------------------------------------------------------------------------
 def spike_cross_correlation(y_spikes_gt: np.ndarray, y_spikes_pred: np.ndarray, half_window_ms: int = 50) -> np.ndarray:
-    """§11.4: around every ground-truth spike, the predicted (binary) spikes at offsets −H…H, summed over
-    all ground-truth spikes (traces zero-padded at both ends) and normalised to sum 1.
+    """The original's spike-timing curve: around every ground-truth spike, the predicted (binary) spikes at
+    offsets −H…H, summed over all ground-truth spikes (traces zero-padded at both ends) and normalised to sum 1.
 
     Index ``half_window_ms + d`` holds offset d (a predicted spike d ms after the true one). Returns zeros
     when there is no ground-truth spike or no predicted spike near one.
@@ -245,3 +279,128 @@ def cross_correlation_area(curve: np.ndarray, within_ms: int = 10) -> float:
     """Mass of the cross-correlation curve within ±``within_ms`` of zero offset."""
     half_window = (len(curve) - 1) // 2
     return float(np.sum(curve[half_window - within_ms:half_window + within_ms + 1]))
+
+
+def spike_timing_cross_correlation(y_spikes_gt: np.ndarray, spike_probability: np.ndarray,
+                                   desired_fp: float = CROSS_CORRELATION_FP,
+                                   half_window_ms: int = CROSS_CORRELATION_HALF_WINDOW_MS) -> dict:
+    """The cross-correlation curve of the predictions thresholded at the ``desired_fp`` operating point,
+    as ``{"offsets_ms": [-H…H], "curve": [...]}`` (the JSON shape of the evaluation results)."""
+    point = operating_point(*roc_curve(y_spikes_gt, spike_probability), desired_fp)
+    curve = spike_cross_correlation(y_spikes_gt, np.asarray(spike_probability) >= point.threshold, half_window_ms)
+    return {"offsets_ms": list(range(-half_window_ms, half_window_ms + 1)), "curve": curve.tolist()}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# A whole evaluation: filters x voltage variants, subsets
+# ----------------------------------------------------------------------------------------------------------
+class EmptyFilterError(errors.UserError, ValueError):
+    """The headline filter keeps nothing that an ROC curve can be computed on."""
+
+
+def subset_indices(num_simulations: int, num_subsets: int = NUM_SUBSETS, fraction: float = SUBSET_FRACTION,
+                   seed: int = 0) -> list[np.ndarray]:
+    """``num_subsets`` sorted random draws of int(fraction·N) simulations without replacement; the same
+    seed gives the same subsets."""
+    size = int(fraction * num_simulations)
+    if size < 1:
+        raise errors.UserError(f"{num_simulations} simulation(s) are too few for subsets of {fraction:.0%}")
+    rng = np.random.default_rng(seed)
+    return [np.sort(rng.choice(num_simulations, size=size, replace=False)) for _ in range(num_subsets)]
+
+
+def _why_unusable(y_spikes_kept: np.ndarray) -> str | None:
+    if len(y_spikes_kept) == 0:
+        return "keeps no simulation"
+    positives = int(np.count_nonzero(y_spikes_kept))
+    if positives == 0:
+        return f"keeps {len(y_spikes_kept)} simulation(s) without an output spike in the evaluated time, " \
+               "so the ROC curve is undefined"
+    if positives == y_spikes_kept.size:
+        return "keeps only spike bins, so the ROC curve is undefined"
+    return None
+
+
+def _unusable_filter_message(key: str, reason: str, what: str, num_simulations: int) -> str:
+    return f"filter {key} {reason} in {what} ({num_simulations} simulations)"
+
+
+def check_main_filter(y_spikes: np.ndarray, main_filter: str = MAIN_FILTER,
+                      filters: Mapping[str, Sequence[int]] = SPIKE_COUNT_FILTERS,
+                      ignore_time_before_ms: int = IGNORE_TIME_BEFORE_MS, what: str = "the evaluation set") -> None:
+    """``EmptyFilterError`` when the ground truth alone shows that the headline filter will be unusable, so
+    that the evaluation can refuse before predicting anything."""
+    (kept,) = filter_simulations([y_spikes], y_spikes, filters[main_filter], ignore_time_before_ms)
+    reason = _why_unusable(kept)
+    if reason is not None:
+        raise EmptyFilterError(f"the headline {_unusable_filter_message(main_filter, reason, what, len(y_spikes))}; "
+                               "evaluate on a larger data set")
+
+
+def filter_results(y_spikes: np.ndarray, spike_probability: np.ndarray, y_soma: np.ndarray,
+                   soma_variants: Mapping[str, np.ndarray], count_range: Sequence[int],
+                   ignore_time_before_ms: int = IGNORE_TIME_BEFORE_MS,
+                   desired_fp_list: Sequence[float] = DESIRED_FP_LIST) -> dict:
+    """Key results of one filter for each voltage variant: ``{variant: key results, ..., "num_simulations": k}``.
+
+    The spike metrics are shared by the variants (they do not depend on the voltage), so the ROC curve is
+    computed once. A filter that leaves no usable data gives ``None`` per variant; ``reason`` says why."""
+    kept_spikes, kept_probability, kept_soma, *kept_variants = filter_simulations(
+        [y_spikes, spike_probability, y_soma, *soma_variants.values()], y_spikes, count_range, ignore_time_before_ms)
+    outcome: dict = {"num_simulations": len(kept_spikes)}
+    reason = _why_unusable(kept_spikes)
+    if reason is not None:
+        outcome.update({variant: None for variant in soma_variants}, reason=reason)
+        return outcome
+    spikes = spike_results(kept_spikes, kept_probability, desired_fp_list)
+    for variant, kept_soma_hat in zip(soma_variants, kept_variants):
+        outcome[variant] = {**spikes, **soma_results(kept_soma, kept_soma_hat)}
+    return outcome
+
+
+def all_filter_results(y_spikes, spike_probability, y_soma, soma_variants: Mapping[str, np.ndarray],
+                       filters: Mapping[str, Sequence[int]] = SPIKE_COUNT_FILTERS,
+                       main_filter: str | None = MAIN_FILTER,
+                       what: str = "the evaluation set", **kwargs) -> dict:
+    """``filter_results`` for every filter. An unusable ``main_filter`` raises ``EmptyFilterError``; another
+    unusable filter is reported as empty (``None`` results) with a warning."""
+    results = {}
+    for key, count_range in filters.items():
+        outcome = filter_results(y_spikes, spike_probability, y_soma, soma_variants, count_range, **kwargs)
+        reason = outcome.pop("reason", None)
+        if reason is not None:
+            if key == main_filter:
+                check_main_filter(y_spikes, main_filter, filters, kwargs.get("ignore_time_before_ms",
+                                                                             IGNORE_TIME_BEFORE_MS), what)
+            log.warning("%s: reported as empty", _unusable_filter_message(key, reason, what, len(y_spikes)))
+        results[key] = outcome
+    return results
+
+
+def evaluate_predictions(y_spikes: np.ndarray, spike_probability: np.ndarray, y_soma: np.ndarray,
+                         soma_prediction: np.ndarray, *, filters: Mapping[str, Sequence[int]] = SPIKE_COUNT_FILTERS,
+                         main_filter: str = MAIN_FILTER, num_subsets: int = 0,
+                         subset_fraction: float = SUBSET_FRACTION, subset_seed: int = 0,
+                         ignore_time_before_ms: int = IGNORE_TIME_BEFORE_MS) -> dict:
+    """The evaluation of a set of whole-simulation predictions, arrays (simulations, time).
+
+    ``y_soma`` and ``soma_prediction`` in the same units (mV, or the network's mV + 67.7: the metrics do not
+    change). The calibrated prediction is rescaled once over the whole set, as the original does, and the
+    subsets reuse it. Returns ``{"results": {filter: {"calibrated", "uncalibrated", "num_simulations"}},
+    "cross_correlation": {...} (main filter)}`` plus ``"subsets"`` (a list of ``{filter: {...}}``),
+    ``"subset_fraction"`` and ``"subset_seed"`` when ``num_subsets`` > 0."""
+    soma_variants = {"calibrated": calibrate_soma_prediction(soma_prediction, y_soma),
+                     "uncalibrated": np.asarray(soma_prediction)}
+    common = dict(filters=filters, ignore_time_before_ms=ignore_time_before_ms)
+    evaluation = {"results": all_filter_results(y_spikes, spike_probability, y_soma, soma_variants,
+                                                main_filter=main_filter, **common)}
+    evaluation["cross_correlation"] = spike_timing_cross_correlation(
+        *filter_simulations([y_spikes, spike_probability], y_spikes, filters[main_filter], ignore_time_before_ms))
+    if num_subsets > 0:
+        evaluation["subsets"] = [
+            all_filter_results(y_spikes[rows], spike_probability[rows], y_soma[rows],
+                               {variant: soma[rows] for variant, soma in soma_variants.items()},
+                               main_filter=None, what=f"subset {number}", **common)
+            for number, rows in enumerate(subset_indices(len(y_spikes), num_subsets, subset_fraction, subset_seed))]
+        evaluation.update(subset_fraction=subset_fraction, subset_seed=subset_seed)
+    return evaluation

@@ -1,6 +1,6 @@
 """TCN/FCN builder from the original's ``architecture_dict``, model names, saving and loading.
 
-The network (ORIGINAL_IMPLEMENTATION.md §5.3, §14.1): per hidden layer ``k`` a causal ``Conv1D`` named
+The network (``docs/training.md``, Network): per hidden layer ``k`` a causal ``Conv1D`` named
 ``layer_k`` with the activation inside it, then ``BatchNormalization`` named ``layer_k_BN`` (after the
 activation, as the original); three 1x1 heads on the last BN output: ``spikes`` (sigmoid, bias -2),
 ``somatic`` (linear), ``dendritic`` (linear, one channel per DVT PCA component; left out when there are
@@ -10,9 +10,10 @@ windows predicts a whole simulation in one causal pass.
 Only ``keras`` APIs are used, so the same code runs under KERAS_BACKEND=tensorflow, jax or torch.
 
 Loading the authors' Keras-2 ``*_model.h5`` files: ``load_model_file`` rebuilds the network with
-``build_model`` (architecture from the companion pickle, the file's ``model_config`` JSON, or the weight
-shapes) and copies the weights by layer name from the HDF5 groups (§14.4), which works whatever the Keras
-version that wrote the file.
+``build_model`` (architecture given by the caller, e.g. from the companion pickle, else from the file's
+``model_config`` JSON or the weight shapes) and copies the weights by layer name from the HDF5 groups,
+which works whatever the Keras version that wrote the file. Which files make up a model, and their
+companion pickles, is ``model_folder``'s business (``docs/model_folder.md``).
 """
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ import datetime
 import json
 import logging
 import os
-import pickle
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from neuron_as_dnn import errors
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +46,8 @@ PER_LAYER_KEYS = ARCHITECTURE_KEYS[2:]
 ARCHITECTURE_ATTRIBUTE = "neuron_as_dnn_architecture_dict"
 
 
-class ModelFileError(ValueError):
+class ModelFileError(errors.FileContentError):
     """A model file cannot be used; the message names the file and the problem."""
-
-    def __init__(self, path: str | os.PathLike, problem: str):
-        self.path = Path(path)
-        super().__init__(f"{self.path}: {problem}")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -128,7 +127,8 @@ def architecture_prefix(synapse_type: str, architecture: Mapping[str, Any]) -> s
 def checkpoint_name(synapse_type: str, architecture: Mapping[str, Any], num_train_samples: int,
                     train_spike_logloss: float, valid_spike_logloss: float, model_id: int,
                     when: datetime.datetime | None = None) -> str:
-    """§14.1: ``<prefix>__<YYYY-MM-DD>__<HH>_<MM>__samples_<N>__LogLoss_train_<a>_valid_<b>__ID_<id>``."""
+    """The original's checkpoint name (``docs/training.md``, Checkpoints):
+    ``<prefix>__<YYYY-MM-DD>__<HH>_<MM>__samples_<N>__LogLoss_train_<a>_valid_<b>__ID_<id>``."""
     when = when or datetime.datetime.now()
     stamp = when.strftime("%Y-%m-%d__%H_%M")
     return (f"{architecture_prefix(synapse_type, architecture)}__{stamp}__samples_{int(num_train_samples)}"
@@ -182,6 +182,17 @@ def build_model(architecture: Mapping[str, Any], num_dvt_components: int = 20,
 
 def count_trainable_parameters(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
+
+
+def count_parameters(architecture: Mapping[str, Any], num_dvt_components: int,
+                     num_input_channels: int = NUM_INPUT_CHANNELS) -> int:
+    """``count_trainable_parameters(build_model(...))`` without building the model (for tables of many
+    models): per layer the kernel, the bias and BatchNorm's gamma and beta; then the three 1x1 heads."""
+    total, channels = 0, num_input_channels
+    for size, filters in zip(architecture["filter_sizes_per_layer"], architecture["num_filters_per_layer"]):
+        total += size * channels * filters + filters + 2 * filters
+        channels = filters
+    return int(total + (channels + 1) * (2 + num_dvt_components))
 
 
 def num_dvt_components_of(model) -> int:
@@ -247,18 +258,21 @@ def _weights_root(h5file):
     return h5file["model_weights"] if "model_weights" in h5file else h5file
 
 
+def _open_h5(path: Path):
+    import h5py
+
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ModelFileError(path, f"not an HDF5 model file ({error})") from None
+
+
 def read_h5_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
     """``{layer name: {weight name: array}}`` from a Keras 2 or Keras 3 ``.h5`` file, found by walking the
     ``layer_names`` / ``weight_names`` attributes; weight names are reduced to ``kernel``, ``bias``,
     ``gamma``, ``beta``, ``moving_mean``, ``moving_variance``."""
-    import h5py
-
     path = Path(path)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as error:
-        raise ModelFileError(path, f"not an HDF5 model file ({error})") from None
-    with handle as h5file:
+    with _open_h5(path) as h5file:
         root = _weights_root(h5file)
         if "layer_names" not in root.attrs:
             raise ModelFileError(path, "no 'layer_names' attribute: not a Keras model or weights file")
@@ -267,29 +281,33 @@ def read_h5_weights(path: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]
             group = root[layer_name]
             names = [_decode(n) for n in group.attrs.get("weight_names", [])]
             if names:
-                weights[layer_name] = {name.split("/")[-1].split(":")[0]: np.asarray(group[name]) for name in names}
+                weights[layer_name] = {_short_weight_name(name): np.asarray(group[name]) for name in names}
         return weights
 
 
-def _stored_architecture(path: Path) -> dict | None:
-    import h5py
-
-    with h5py.File(path, "r") as h5file:
-        stored = h5file.attrs.get(ARCHITECTURE_ATTRIBUTE)
-    return None if stored is None else json.loads(_decode(stored))
+def _short_weight_name(name: str) -> str:
+    """``layer_1/layer_1/kernel:0`` -> ``kernel``."""
+    return name.split("/")[-1].split(":")[0]
 
 
-def _model_config(path: Path) -> dict | None:
-    import h5py
-
-    with h5py.File(path, "r") as h5file:
-        config = h5file.attrs.get("model_config")
-    if config is None:
+def _json_attribute(path: Path, name: str) -> Any:
+    with _open_h5(path) as h5file:
+        value = h5file.attrs.get(name)
+    if value is None:
         return None
-    config = json.loads(_decode(config))
-    while isinstance(config, str):  # the original's *_json.json is double-encoded; be as lenient here
-        config = json.loads(config)
-    return config
+    value = json.loads(_decode(value))
+    while isinstance(value, str):  # the original's *_json.json is double-encoded; be as lenient here
+        value = json.loads(value)
+    return value
+
+
+def _keras_file_config(path: Path) -> dict:
+    """The model configuration inside a ``.keras`` archive, read without loading the model."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise ModelFileError(path, f"not a .keras model archive ({type(error).__name__}: {error})") from None
 
 
 def architecture_from_model_config(config: Mapping[str, Any]) -> tuple[dict, int]:
@@ -358,7 +376,7 @@ def set_weights_by_name(model, weights: Mapping[str, Mapping[str, np.ndarray]], 
         stored = weights[layer.name]
         values = []
         for variable in layer.weights:
-            short = variable.name.split("/")[-1].split(":")[0]
+            short = _short_weight_name(variable.name)
             if short not in stored:
                 raise ModelFileError(path, f"layer {layer.name!r} lacks the weight {short!r}")
             if tuple(stored[short].shape) != tuple(variable.shape):
@@ -369,23 +387,54 @@ def set_weights_by_name(model, weights: Mapping[str, Mapping[str, np.ndarray]], 
     return model
 
 
-def companion_pickle(model_path: Path) -> Path | None:
-    """The pickle saved beside a model: ``<name>.pickle`` (our checkpoints and the original's) or
-    ``<name>_training.pickle`` (the original's best-model export of ``<name>_model.h5``)."""
-    stem = model_path.stem
-    candidates = [model_path.with_name(f"{stem}.pickle")]
-    if stem.endswith("_model"):
-        candidates.append(model_path.with_name(f"{stem[:-len('_model')]}_training.pickle"))
-    return next((c for c in candidates if c.is_file()), None)
+def _h5_kernel_shape(path: Path, layer_name: str) -> tuple | None:
+    with _open_h5(path) as h5file:
+        root = _weights_root(h5file)
+        if layer_name not in root:
+            return None
+        group = root[layer_name]
+        kernel = next((n for n in map(_decode, group.attrs.get("weight_names", []))
+                       if _short_weight_name(n) == "kernel"), None)
+        return None if kernel is None else tuple(group[kernel].shape)
 
 
-def load_companion(model_path: str | os.PathLike) -> dict | None:
-    """The companion pickle's dict (``architecture_dict``, ``training_history_dict``, ...), or None."""
-    found = companion_pickle(Path(model_path))
-    if found is None:
-        return None
-    with open(found, "rb") as handle:
-        return pickle.load(handle, encoding="latin1")
+def model_file_channels(path: str | os.PathLike) -> tuple[int, int]:
+    """``(input channels, DVT components)`` of a model file, read from its configuration (``.keras``) or its
+    ``layer_1`` and ``dendritic`` kernels (``.h5``) without loading the network."""
+    path = Path(path)
+    if path.suffix == ".keras":
+        try:
+            layer_list = _keras_file_config(path)["config"]["layers"]
+            layers = {layer["config"]["name"]: layer["config"] for layer in layer_list}
+            dendritic = layers.get("dendritic")
+            return int(layers["input_layer"]["batch_shape"][-1]), int(dendritic["filters"]) if dendritic else 0
+        except (KeyError, TypeError, IndexError) as error:
+            raise ModelFileError(path, f"not a network of this project ({type(error).__name__}: {error})") from None
+    first = _h5_kernel_shape(path, "layer_1")
+    if first is None:
+        raise ModelFileError(path, "has no layer_1 kernel")
+    dendritic = _h5_kernel_shape(path, "dendritic")
+    return int(first[1]), 0 if dendritic is None else int(dendritic[2])
+
+
+def architecture_of_file(path: str | os.PathLike) -> dict:
+    """The ``architecture_dict`` a model file describes: for ``.h5`` the attribute our files carry, else the
+    Keras ``model_config``, else a guess from the weight shapes (logged); for ``.keras`` its configuration
+    (whose free input length loses ``input_window_size``: it is set to the smallest valid window)."""
+    path = Path(path)
+    if path.suffix == ".keras":
+        return architecture_from_model_config(_keras_file_config(path))[0]
+    stored = _json_attribute(path, ARCHITECTURE_ATTRIBUTE)
+    if stored is not None:
+        return stored
+    config = _json_attribute(path, "model_config")
+    if config is not None:
+        try:
+            return architecture_from_model_config(config)[0]
+        except (KeyError, TypeError, ValueError) as error:
+            log.warning("%s: cannot read the architecture from model_config (%s); using the weights", path, error)
+    log.warning("%s: architecture inferred from weight shapes (activation assumed relu)", path)
+    return architecture_from_weights(read_h5_weights(path))[0]
 
 
 def load_model_file(path: str | os.PathLike, architecture: Mapping[str, Any] | None = None,
@@ -394,14 +443,14 @@ def load_model_file(path: str | os.PathLike, architecture: Mapping[str, Any] | N
 
     ``.keras`` files go through ``keras.models.load_model``. ``.h5`` files (the authors' Keras-2
     ``*_model.h5`` or ``*_weights.h5``, or ours) are rebuilt with ``build_model`` and filled by layer name;
-    the architecture comes from ``architecture`` if given, else the companion pickle, else the
-    architecture attribute our ``.h5`` files carry, else the file's ``model_config``, else the weight
-    shapes."""
+    the architecture comes from ``architecture`` if given (``model_folder`` passes the one of the companion
+    pickle), else the architecture attribute our ``.h5`` files carry, else the file's ``model_config``, else
+    the weight shapes."""
     import keras
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model file {path} does not exist")
+        raise errors.MissingFileError(f"model file {path} does not exist")
     if path.suffix == ".keras":
         return keras.models.load_model(path, compile=False)
     if path.suffix not in (".h5", ".hdf5"):
@@ -410,25 +459,9 @@ def load_model_file(path: str | os.PathLike, architecture: Mapping[str, Any] | N
     if num_dvt_components is None:
         dendritic = weights.get("dendritic", {}).get("kernel")
         num_dvt_components = 0 if dendritic is None else int(dendritic.shape[2])
-    if architecture is None:
-        companion = load_companion(path)
-        if companion and "architecture_dict" in companion:
-            architecture = companion["architecture_dict"]
-        else:
-            architecture = _stored_architecture(path)
-        if architecture is None:
-            config = _model_config(path)
-            if config is not None:
-                try:
-                    architecture, _ = architecture_from_model_config(config)
-                except (KeyError, TypeError, ValueError) as error:
-                    log.warning("%s: cannot read the architecture from model_config (%s); using the weights",
-                                path, error)
-            if architecture is None:
-                architecture, _ = architecture_from_weights(weights)
-                log.warning("%s: architecture inferred from weight shapes (activation assumed relu)", path)
     kernel = weights.get("layer_1", {}).get("kernel")
     if kernel is not None:
         num_input_channels = int(kernel.shape[1])
-    model = build_model(architecture, num_dvt_components=num_dvt_components, num_input_channels=num_input_channels)
+    model = build_model(architecture or architecture_of_file(path), num_dvt_components=num_dvt_components,
+                        num_input_channels=num_input_channels)
     return set_weights_by_name(model, weights, path)

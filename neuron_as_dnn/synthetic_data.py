@@ -59,3 +59,18 @@ def make_synthetic_experiment(num_simulations: int = 4, duration_ms: int = 2000,
         "averageOutputFrequency": total_spikes / (num_simulations * duration_ms / 1000.0),
     }
     return params, simulations
+
+
+def write_synthetic_files(folder, seeds, num_simulations: int = 4, duration_ms: int = 2000, **options) -> list:
+    """One synthetic dataset file per seed in ``folder``, under the authors' file names; ``options`` go to
+    ``make_synthetic_experiment`` (``with_dvt``, ``num_segments``, ...)."""
+    from pathlib import Path
+
+    from neuron_as_dnn import dataset
+
+    paths = []
+    for seed in seeds:
+        params, simulations = make_synthetic_experiment(num_simulations, duration_ms, seed=seed, **options)
+        paths.append(dataset.write_experiment_file(Path(folder) / dataset.dataset_file_name(params), params,
+                                                   simulations))
+    return paths

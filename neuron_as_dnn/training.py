@@ -1,434 +1,438 @@
-"""Training the TCN/FCN on the simulation files: DVT PCA, window sampler, learning schedule, checkpoints, resume.
+"""Training of ``fit_CNN.py``: its configuration (presets, option checks, learning schedule, data files) and
+the training loop, one function per step (plan, prepare data, build or restore the model, open the model
+folder, one schedule epoch, save).
 
-What follows the original (ORIGINAL_IMPLEMENTATION.md §5, §14.1):
-- random (simulation, end time) windows of 400 ms ending at or after 500 ms; ``int(file_load * sims * T /
-  (batch * W))`` batches from a file before moving to the next; a new random subset of files every epoch;
-- dendritic targets: voltages clipped at +2 mV, whitened PCA (20 components for NMDA, 30 for AMPA), ±3;
-- the learning schedule (250 "schedule epochs" of ``num_steps_multiplier`` Keras epochs, each with its batch
-  size, learning rate and loss weights), Nadam re-created at every schedule epoch;
-- a checkpoint (``.h5`` + companion ``.pickle`` of the four original dicts) after every schedule epoch whose
-  recent validation spike loss is below 0.03, named as §14.1.
-
-What differs, on purpose:
-- files are read through the compact cache of ``dataset`` (built once), so switching files costs
-  milliseconds, and at most ``max_files_in_memory`` files are held whatever the dataset size;
-- the fitted PCA is saved in the companion pickle (key ``dvt_pca``) and the checkpoints also exist as
-  ``.keras``; models take inputs of any length;
-- the validation batches are the same at every epoch (``fixed_validation_batches``), so that validation
-  curves and the checkpoint rule are not driven by sampling noise; set it False for the original's draws;
-- the optimiser can keep its state across schedule epochs (``reset_optimizer_each_schedule_epoch=False``);
-- every schedule epoch also writes a run state under ``<models_dir>/runs/``, so that a run can be resumed
-  even before its first checkpoint; the run's configuration is recorded there as JSON.
+What follows the original (``docs/training.md``): the learning schedule of "schedule epochs" of
+``num_steps_multiplier`` Keras epochs, each with its batch size, learning rate and loss weights, Nadam
+re-created at every schedule epoch; a checkpoint, named as the original, after every schedule epoch whose
+recent validation spike loss is below 0.03. The window sampler is in ``sampler``, the dendritic targets in
+``dendritic_targets``, and everything a run writes in its model folder (``model_folder``, described in
+``docs/model_folder.md``), from which a run resumes.
 """
 from __future__ import annotations
 
-import collections
 import copy
 import datetime
-import hashlib
 import logging
 import os
-import pickle
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Mapping, Sequence
 
-import keras
 import numpy as np
 
-from neuron_as_dnn import cache, dataset, models, paths, utils
+from neuron_as_dnn import cache, dataset, errors, model_folder, models, paths, utils
+from neuron_as_dnn.dendritic_targets import DVTPCA, fit_dvt_pca_on_files
+from neuron_as_dnn.model_folder import Checkpoint, ModelFolder
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DVT_COMPONENTS = {"NMDA": 20, "AMPA": 30, "AMPA_SK": 30}
+# Presets of fit_CNN.py's parameter block (cli.Script): each fills the entries still unset (None).
+SYNAPSE_PRESETS = {"NMDA": {"num_dvt_components": 20}, "AMPA": {"num_dvt_components": 30},
+                   "AMPA_SK": {"num_dvt_components": 30}}
+ARCHITECTURE_PRESETS = {
+    "original_3x64x100": {"filter_sizes_per_layer": [54, 24, 24], "num_filters_per_layer": [64]},  # original script
+    "NMDA_TCN_7x128x153": {"filter_sizes_per_layer": [45] + [19] * 6, "num_filters_per_layer": [128]},  # Fig. 2
+    "FCN_1x128x43": {"filter_sizes_per_layer": [43], "num_filters_per_layer": [128]},  # Fig. 3
+    "custom": {},  # the architecture entries of the block or the command line
+}
+# fit_CNN parameter -> the architecture_dict entry it sets
+ARCHITECTURE_ENTRY_OF = {"filter_sizes_per_layer": "filter_sizes_per_layer",
+                         "num_filters_per_layer": "num_filters_per_layer",
+                         "activation_function": "activation_function_per_layer",
+                         "initializer_std": "initializer_per_layer",
+                         "l2_regularization": "l2_regularization_per_layer",
+                         "strides_per_layer": "strides_per_layer",
+                         "dilation_rates_per_layer": "dilation_rates_per_layer",
+                         "input_window_size": "input_window_size"}
+# learning_schedule_dict entry -> the fit_CNN parameters that set it
+SCHEDULE_PARAMS_OF = {
+    "train_file_load": ("train_file_load",), "valid_file_load": ("valid_file_load",),
+    "validation_fraction": ("validation_fraction",), "num_steps_multiplier": ("num_steps_multiplier",),
+    "num_epochs": ("schedule_stage_epochs",),
+    "batch_size_per_epoch": ("schedule_batch_sizes", "schedule_stage_epochs"),
+    "learning_rate_per_epoch": ("schedule_learning_rates", "schedule_stage_epochs"),
+    "loss_weights_per_epoch": ("schedule_spike_loss_weights", "schedule_somatic_loss_weights",
+                               "schedule_dendritic_loss_weights", "schedule_stage_epochs"),
+}
+DATA_DIR_PARAMS = ("train_data_dir", "valid_data_dir", "test_data_dir")
+SAVE_FORMATS = ("keras", "h5")
+POSITIVE_INTEGERS = ("input_window_size", "dvt_pca_num_files", "train_files_per_epoch", "max_files_in_memory",
+                     "sampler_workers", "num_steps_multiplier")
+POSITIVE_INTEGERS_OR_UNSET = ("num_simulations_per_file", "duration_sec", "stop_after_schedule_epochs")
+POSITIVE_NUMBERS = ("train_file_load", "valid_file_load", "validation_fraction", "dvt_target_clip")
+
 CHECKPOINT_WINDOW_EPOCHS = 3      # checkpoint rule: mean of the last 3 val spike losses ...
 LOGLOSS_NAME_WINDOW_EPOCHS = 7    # ... and the name's LogLoss fields: mean of the last 7
 SHORT_HISTORY = 10                # below this many Keras epochs, both average the whole history
-
-ARCHITECTURE_PRESETS = {
-    # name: (filter sizes per layer, filters per layer)
-    "original_3x64x100": ([54, 24, 24], [64]),                # the active architecture of the original script
-    "NMDA_TCN_7x128x153": ([45] + [19] * 6, [128]),           # the paper's best NMDA network (Fig. 2)
-    "FCN_1x128x43": ([43], [128]),                            # the paper's AMPA network (Fig. 3)
-}
-
-HISTORY_LOSS_KEYS = ("loss", "spikes_loss", "somatic_loss", "dendritic_loss")
+LOSSES = ("binary_crossentropy", "mse", "mse")
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Dendritic-voltage PCA
-# ---------------------------------------------------------------------------------------------------------
-
-@dataclass
-class DVTPCA:
-    """Whitened PCA of the dendritic voltages (sklearn's ``PCA(whiten=True)`` in plain numpy).
-
-    Fitted from streamed sums (mean and covariance over every (simulation, ms) sample), so a whole
-    128 x 6000 x 639 file never has to sit in memory as float64."""
-    mean: np.ndarray                      # (n_segments,)
-    components: np.ndarray                # (k, n_segments), rows of unit length
-    explained_variance: np.ndarray        # (k,), sample variance along each component
-    explained_variance_ratio: np.ndarray  # (k,)
-    input_clip_mv: float = 2.0
-    output_clip: float = 3.0
-    num_samples: int = 0
-    fitted_on: list = field(default_factory=list)
-
-    @classmethod
-    def fit(cls, dvt_matrices: Iterable[np.ndarray], num_components: int, input_clip_mv: float = 2.0,
-            output_clip: float = 3.0, fitted_on: Sequence[str] = ()) -> "DVTPCA":
-        """``dvt_matrices``: (n_segments, T) arrays, one per simulation, in mV."""
-        shift = total = outer = None
-        count = 0
-        for matrix in dvt_matrices:
-            samples = np.minimum(np.asarray(matrix, dtype=np.float64), input_clip_mv)
-            if shift is None:
-                # centring on a first estimate keeps the one-pass covariance accurate (voltages sit near -70 mV)
-                shift = samples.mean(axis=1)
-                total = np.zeros_like(shift)
-                outer = np.zeros((len(shift), len(shift)))
-            samples -= shift[:, None]
-            total += samples.sum(axis=1)
-            outer += samples @ samples.T
-            count += samples.shape[1]
-        if count < 2:
-            raise ValueError("the DVT PCA needs at least two samples")
-        if num_components > len(shift):
-            raise ValueError(f"{num_components} PCA components requested from {len(shift)} segments")
-        covariance = (outer - np.outer(total, total) / count) / (count - 1)
-        eigenvalues, eigenvectors = np.linalg.eigh(covariance)
-        order = np.argsort(eigenvalues)[::-1][:num_components]
-        components = eigenvectors[:, order].T
-        # a fixed sign per component makes refits of the same data give the same targets
-        signs = np.sign(components[np.arange(num_components), np.argmax(np.abs(components), axis=1)])
-        components *= signs[:, None]
-        variance = np.maximum(eigenvalues[order], np.finfo(np.float64).tiny)
-        return cls(mean=shift + total / count, components=components, explained_variance=variance,
-                   explained_variance_ratio=variance / max(np.trace(covariance), np.finfo(np.float64).tiny),
-                   input_clip_mv=float(input_clip_mv), output_clip=float(output_clip), num_samples=int(count),
-                   fitted_on=[str(f) for f in fitted_on])
-
-    @property
-    def num_components(self) -> int:
-        return len(self.explained_variance)
-
-    def transform(self, dvt: np.ndarray) -> np.ndarray:
-        """(..., n_segments) voltages in mV -> (..., k) whitened components clipped to ±output_clip (float32)."""
-        projection = self.components.T / np.sqrt(self.explained_variance)[None, :]
-        centred = np.minimum(np.asarray(dvt, dtype=np.float32), np.float32(self.input_clip_mv)) - self.mean
-        return np.clip(centred @ projection, -self.output_clip, self.output_clip).astype(np.float32)
-
-    @property
-    def fingerprint(self) -> str:
-        digest = hashlib.sha1()
-        for array in (self.mean, self.components, self.explained_variance):
-            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-        digest.update(f"{self.input_clip_mv}/{self.output_clip}".encode())
-        return digest.hexdigest()[:12]
-
-    def to_dict(self) -> dict:
-        return {"mean": self.mean, "components": self.components, "explained_variance": self.explained_variance,
-                "explained_variance_ratio": self.explained_variance_ratio, "input_clip_mv": self.input_clip_mv,
-                "output_clip": self.output_clip, "num_samples": self.num_samples, "fitted_on": list(self.fitted_on)}
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "DVTPCA":
-        return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
-
-
-def fit_dvt_pca_on_files(files: Sequence[Path], num_components: int, input_clip_mv: float = 2.0,
-                         output_clip: float = 3.0, cache_dir: str | os.PathLike | None = None) -> DVTPCA:
-    """Fit the PCA on every simulation of ``files`` (the original used the first training file) and build
-    those files' caches from the same parse."""
-    experiments = []
-
-    def dvt_stream():
-        for path in files:
-            experiment = dataset.read_experiment_file(path)
-            simulations = experiment["Results"]["listOfSingleSimulationDicts"]
-            if not all("dendriticVoltagesLowRes" in sim for sim in simulations):
-                raise dataset.DatasetFormatError(path, "has no dendriticVoltagesLowRes, needed to fit the DVT PCA "
-                                                       "(train without dendritic targets: --num-dvt-components 0)")
-            experiments.append((path, experiment))
-            for sim in simulations:
-                yield sim["dendriticVoltagesLowRes"]
-            if len(experiments) > 1:
-                experiments.pop(0)  # keep one parsed file at a time (~1 GB each)
-
-    pca = DVTPCA.fit(dvt_stream(), num_components, input_clip_mv, output_clip, fitted_on=files)
-    log.info("DVT PCA: %d components explain %.1f%% of the variance of %d samples from %d file(s)",
-             num_components, 100 * pca.explained_variance_ratio.sum(), pca.num_samples, len(files))
-    for path, experiment in experiments:
-        cache.build_cache(path, cache_dir, pca, experiment=experiment)
-    return pca
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Window sampler
-# ---------------------------------------------------------------------------------------------------------
-
-def batches_per_file(file_load: float, num_simulations: int, duration_ms: int, batch_size: int,
-                     window_size: int) -> int:
-    """How many batches the sampler draws from one file before moving on (the original's formula)."""
-    return max(1, int(file_load * num_simulations * duration_ms / (batch_size * window_size)))
-
-
-class WindowSampler(keras.utils.PyDataset):
-    """Random (simulation, end time) windows from a rotating subset of dataset files.
-
-    Batch ``i`` of an epoch comes from file ``epoch_files[i // batches_per_file]``: consecutive batches share a
-    file, as in the original, and the few files in use are held in a small LRU of cached files, so memory
-    stays bounded whatever the number of files. The draws of batch ``i`` depend only on (seed, epoch, i),
-    which makes batches reproducible and safe to build in several workers (threads or processes).
-
-    Returns ``X`` float32 (batch, window, channels) and the targets ``(spikes, somatic[, dendritic])``, each
-    (batch, window, ·) float32."""
-
-    def __init__(self, files: Sequence[str | os.PathLike], batch_size: int, window_size: int,
-                 batches_per_file: int, files_per_epoch: int, cache_dir: str | os.PathLike | None = None,
-                 dvt_pca: DVTPCA | None = None, ignore_first_ms: int = dataset.IGNORE_FIRST_MS,
-                 fixed: bool = False, seed: int = 0, max_files_in_memory: int = 2, workers: int = 1,
-                 use_multiprocessing: bool = False, max_queue_size: int = 10):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
-        if not files:
-            raise ValueError("WindowSampler needs at least one file")
-        self.files = [Path(f) for f in files]
-        self.batch_size = int(batch_size)
-        self.window_size = int(window_size)
-        self.batches_per_file = int(batches_per_file)
-        self.files_per_epoch = min(int(files_per_epoch), len(self.files))
-        self.cache_dir = cache_dir
-        self.dvt_pca = dvt_pca
-        self.ignore_first_ms = int(ignore_first_ms)
-        self.fixed = fixed
-        self.seed = int(seed)
-        self.max_files_in_memory = max(1, int(max_files_in_memory))
-        self.epoch = 0
-        self.batches_drawn: collections.Counter = collections.Counter()
-        self._lock = threading.Lock()
-        self._loaded: collections.OrderedDict = collections.OrderedDict()
-        self._draw_epoch_files()
-
-    def __getstate__(self):  # for process workers: no lock, no loaded files
-        state = self.__dict__.copy()
-        state["_lock"] = None
-        state["_loaded"] = collections.OrderedDict()
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def _draw_epoch_files(self) -> None:
-        rng = np.random.default_rng([self.seed, 0 if self.fixed else self.epoch, 2**31 - 1])
-        chosen = rng.choice(len(self.files), size=self.files_per_epoch, replace=False)
-        self.epoch_files = [self.files[i] for i in chosen]
-
-    def __len__(self) -> int:
-        return self.batches_per_file * self.files_per_epoch
-
-    def on_epoch_end(self) -> None:
-        if not self.fixed:
-            self.epoch += 1
-            self._draw_epoch_files()
-
-    def load(self, path: Path) -> cache.CachedFile:
-        with self._lock:
-            if path in self._loaded:
-                self._loaded.move_to_end(path)
-                return self._loaded[path]
-        cached = cache.load_cached(path, self.cache_dir, self.dvt_pca)
-        if self.dvt_pca is not None and cached.dvt_targets is None:
-            raise dataset.DatasetFormatError(path, "no dendritic targets could be built for this file")
-        if cached.duration_ms - max(self.ignore_first_ms, self.window_size) < self.batch_size:
-            raise dataset.DatasetFormatError(
-                path, f"simulations of {cached.duration_ms} ms leave fewer than {self.batch_size} window end times "
-                      f"after the first max({self.ignore_first_ms}, {self.window_size}) ms")
-        with self._lock:
-            self._loaded[path] = cached
-            while len(self._loaded) > self.max_files_in_memory:
-                self._loaded.popitem(last=False)
-        return cached
-
-    def window_positions(self, index: int) -> tuple[Path, np.ndarray, np.ndarray]:
-        """(file, simulation indices, window end times) of batch ``index`` in the current epoch."""
-        path = self.epoch_files[index // self.batches_per_file]
-        data = self.load(path)
-        rng = np.random.default_rng([self.seed, 0 if self.fixed else self.epoch, index])
-        sims = rng.integers(data.num_simulations, size=self.batch_size)
-        first_end = max(self.ignore_first_ms, self.window_size)
-        # distinct end times as the original; windows [t_end - W, t_end) never reach back before 0
-        end_times = first_end + rng.choice(data.duration_ms - first_end, size=self.batch_size, replace=False)
-        return path, sims, end_times
-
-    def __getitem__(self, index: int):
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        path, sims, end_times = self.window_positions(index)
-        data = self.load(path)
-        X = np.zeros((self.batch_size, self.window_size, data.inputs.num_channels), dtype=np.float32)
-        data.inputs.fill_windows(X, sims, end_times)
-        rows = sims[:, None]
-        columns = end_times[:, None] + np.arange(-self.window_size, 0)[None, :]
-        targets = [data.y_spike[rows, columns][..., None].astype(np.float32),
-                   data.y_soma[rows, columns][..., None]]
-        if self.dvt_pca is not None:
-            targets.append(data.dvt_targets[rows, columns].astype(np.float32))
-        with self._lock:
-            self.batches_drawn[str(path)] += 1
-        return X, tuple(targets)
-
-    def pop_histogram(self) -> dict:
-        """Batches drawn per file since the last call (exact with thread workers)."""
-        with self._lock:
-            histogram, self.batches_drawn = dict(self.batches_drawn), collections.Counter()
-        return histogram
+def count_or_any(text: str) -> int | None:
+    """Command-line type of the file filters ``--num-simulations-per-file`` / ``--duration-sec``: 'any' is None."""
+    return None if text.strip().lower() == "any" else int(text)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Configuration
 # ---------------------------------------------------------------------------------------------------------
 
-def expand_learning_schedule(config: Mapping[str, Any], train_steps_per_epoch: Sequence[int] | None = None) -> dict:
+def expand_learning_schedule(params: Mapping[str, Any]) -> dict:
     """The original's ``learning_schedule_dict`` (one entry per schedule epoch) from the compact stage lists
     ``schedule_stage_epochs``, ``schedule_learning_rates``, ``schedule_*_loss_weights`` and
-    ``schedule_batch_sizes`` (a one-element list applies to every stage)."""
-    stages = list(config["schedule_stage_epochs"])
+    ``schedule_batch_sizes`` (a one-element list applies to every stage). ``num_train_steps_per_epoch`` is
+    left at 0 until the data are known."""
+    stages = [int(n) for n in params["schedule_stage_epochs"]]
+    if not stages or min(stages) < 1:
+        raise errors.bad_parameter("schedule_stage_epochs", f"needs positive numbers of epochs, got {stages}")
 
-    def per_stage(key):
-        values = list(config[key])
+    def per_stage(key, positive=True):
+        values = list(params[key])
         if len(values) == 1:
             values = values * len(stages)
         if len(values) != len(stages):
-            raise ValueError(f"{key} has {len(values)} values for {len(stages)} schedule stages")
+            raise errors.bad_parameter(key, f"has {len(values)} values for {len(stages)} schedule stages "
+                                            "(give one, or one per stage)")
+        if min(values) < 0 or (positive and min(values) <= 0):
+            raise errors.bad_parameter(key, f"values must be {'positive' if positive else '>= 0'}, got {values}")
         return values
 
     rates, batches = per_stage("schedule_learning_rates"), per_stage("schedule_batch_sizes")
-    weights = list(zip(per_stage("schedule_spike_loss_weights"), per_stage("schedule_somatic_loss_weights"),
-                       per_stage("schedule_dendritic_loss_weights")))
-    expand = lambda values: [v for v, n in zip(values, stages) for _ in range(int(n))]  # noqa: E731
-    num_epochs = int(sum(stages))
+    weights = list(zip(*(per_stage(f"schedule_{head}_loss_weights", positive=False)
+                         for head in ("spike", "somatic", "dendritic"))))
+
+    def expand(values):
+        return [value for value, count in zip(values, stages) for _ in range(count)]
+
     return {
-        "train_file_load": float(config["train_file_load"]),
-        "valid_file_load": float(config["valid_file_load"]),
-        "validation_fraction": float(config["validation_fraction"]),
-        "num_epochs": num_epochs,
-        "num_steps_multiplier": int(config["num_steps_multiplier"]),
+        "train_file_load": float(params["train_file_load"]),
+        "valid_file_load": float(params["valid_file_load"]),
+        "validation_fraction": float(params["validation_fraction"]),
+        "num_epochs": sum(stages),
+        "num_steps_multiplier": int(params["num_steps_multiplier"]),
         "batch_size_per_epoch": [int(b) for b in expand(batches)],
         "loss_weights_per_epoch": [[float(w) for w in ws] for ws in expand(weights)],
         "learning_rate_per_epoch": [float(r) for r in expand(rates)],
-        "num_train_steps_per_epoch": list(train_steps_per_epoch) if train_steps_per_epoch else [0] * num_epochs,
+        "num_train_steps_per_epoch": [0] * sum(stages),
     }
 
 
-def architecture_from_config(config: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> dict:
-    """``architecture_dict`` from ``architecture_preset`` plus the explicit architecture options; an option
-    whose value differs from ``defaults`` (the script's parameter block) wins over the preset."""
-    defaults = defaults or {}
-    filter_sizes = list(config["filter_sizes_per_layer"])
-    filters = list(config["num_filters_per_layer"])
-    preset = config.get("architecture_preset") or "custom"
-    if preset != "custom":
-        if preset not in ARCHITECTURE_PRESETS:
-            raise ValueError(f"unknown architecture_preset {preset!r}; choose one of "
-                             f"{sorted(ARCHITECTURE_PRESETS)} or 'custom'")
-        preset_sizes, preset_filters = ARCHITECTURE_PRESETS[preset]
-        if filter_sizes == list(defaults.get("filter_sizes_per_layer", [])):
-            filter_sizes = list(preset_sizes)
-        if filters == list(defaults.get("num_filters_per_layer", [])):
-            filters = list(preset_filters)
-    return models.make_architecture_dict(
-        filter_sizes, filters, input_window_size=config["input_window_size"],
-        initializer_std=config["initializer_std"], l2_regularization=config["l2_regularization"],
-        activation=config["activation_function"], strides=config["strides_per_layer"],
-        dilation_rates=config["dilation_rates_per_layer"])
+def architecture_from_params(params: Mapping[str, Any]) -> dict:
+    """``architecture_dict`` from the architecture entries (after the preset has filled the unset ones)."""
+    for key in ("filter_sizes_per_layer", "num_filters_per_layer"):
+        if params.get(key) is None:
+            raise errors.bad_parameter(key, f"is needed with --architecture-preset {params.get('architecture_preset')} "
+                                            f"(give it, or choose a preset: {list(ARCHITECTURE_PRESETS)[:-1]})")
+    try:
+        return models.make_architecture_dict(
+            params["filter_sizes_per_layer"], params["num_filters_per_layer"],
+            input_window_size=params["input_window_size"], initializer_std=params["initializer_std"],
+            l2_regularization=params["l2_regularization"], activation=params["activation_function"],
+            strides=params["strides_per_layer"], dilation_rates=params["dilation_rates_per_layer"])
+    except ValueError as error:
+        raise errors.ConfigError(f"architecture options: {error}") from None
 
 
-def resolve_config(config: Mapping[str, Any]) -> dict:
-    """Fill the derived defaults: data and model folders from the synapse type, DVT components."""
-    resolved = dict(config)
-    synapse = resolved["synapse_type"]
+def check_params(params: Mapping[str, Any]) -> None:
+    """Every option mistake, before any long work starts."""
+    def is_count(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    for key in POSITIVE_INTEGERS:
+        if not is_count(params[key]):
+            raise errors.bad_parameter(key, f"must be a positive integer, got {params[key]!r}")
+    for key in POSITIVE_INTEGERS_OR_UNSET:
+        if params[key] is not None and not is_count(params[key]):
+            raise errors.bad_parameter(key, f"must be a positive integer (or unset), got {params[key]!r}")
+    for key in ("num_dvt_components", "ignore_first_ms", "seed"):
+        unset_allowed = key == "seed"  # the DVT components are unset only until the synapse preset fills them
+        if not (params[key] is None and unset_allowed) and not (isinstance(params[key], int) and params[key] >= 0):
+            raise errors.bad_parameter(key, f"must be an integer >= 0, got {params[key]!r}")
+    for key in POSITIVE_NUMBERS:
+        if not params[key] > 0:
+            raise errors.bad_parameter(key, f"must be positive, got {params[key]!r}")
+    if not params["save_formats"] or set(params["save_formats"]) - set(SAVE_FORMATS):
+        raise errors.bad_parameter("save_formats", f"choose from {list(SAVE_FORMATS)}, got {params['save_formats']}")
+    if params["synapse_type"] not in SYNAPSE_PRESETS:
+        raise errors.bad_parameter("synapse_type", f"choose one of {list(SYNAPSE_PRESETS)}")
+    expand_learning_schedule(params)
+    if not params["resume_from"]:  # a resumed run keeps its saved architecture
+        architecture_from_params(params)
+
+
+def resolve_folders(params: Mapping[str, Any]) -> dict:
+    """Absolute folders (so that the recorded file lists stay valid from any working directory); the unset
+    ones from the synapse type: ``data/L5PC_<TYPE>_<split>/`` and ``models/<TYPE>/``."""
+    resolved = dict(params)
+    synapse_type = params["synapse_type"]
     for split in ("train", "valid", "test"):
         key = f"{split}_data_dir"
-        resolved[key] = Path(resolved[key]) if resolved.get(key) else paths.DATA_DIR / f"L5PC_{synapse}_{split}"
-    resolved["models_dir"] = (Path(resolved["models_dir"]) if resolved.get("models_dir")
-                              else paths.MODELS_DIR / synapse)
-    resolved["cache_dir"] = Path(resolved["cache_dir"]) if resolved.get("cache_dir") else None
-    if resolved.get("num_dvt_components") is None or resolved["num_dvt_components"] < 0:
-        resolved["num_dvt_components"] = DEFAULT_DVT_COMPONENTS.get(synapse, 20)
+        resolved[key] = os.path.abspath(params[key] or paths.DATA_DIR / f"L5PC_{synapse_type}_{split}")
+    resolved["out_dir"] = os.path.abspath(params["out_dir"] or paths.MODELS_DIR / synapse_type)
+    if params["cache_dir"]:
+        resolved["cache_dir"] = os.path.abspath(params["cache_dir"])
     return resolved
 
 
-def discover_files(folder: Path, config: Mapping[str, Any], purpose: str, required: bool = True) -> list[Path]:
+def discover_files(params: Mapping[str, Any], split: str, required: bool = True) -> list[Path]:
+    """The dataset files of ``<split>_data_dir`` that match the file filters, sorted by name."""
+    folder = Path(params[f"{split}_data_dir"])
     fix = ("run simulate_L5PC_and_create_dataset.py to create simulation files, or download the authors' "
-           f"Kaggle data into {folder} (or point --{purpose}-data-dir at the folder that holds them)")
+           f"Kaggle data into {folder} (or point --{split}-data-dir at the folder that holds them)")
     if not folder.is_dir():
         if required:
-            raise FileNotFoundError(f"{purpose} data folder {folder} does not exist: {fix}")
+            raise errors.MissingFileError(f"{split} data folder {folder} does not exist: {fix}")
         return []
-    pattern = dataset.dataset_glob_pattern(config["num_simulations_per_file"] or None,
-                                           config["sim_duration_sec"] or None)
+    pattern = dataset.dataset_glob_pattern(params["num_simulations_per_file"], params["duration_sec"])
     files = dataset.find_dataset_files(folder, pattern=pattern)
     if not files and required:
-        raise FileNotFoundError(f"no dataset files matching {pattern} in {purpose} data folder {folder}: {fix} "
-                                "(--num-simulations-per-file / --sim-duration-sec 0 accept any count / duration)")
+        raise errors.MissingFileError(f"no dataset files matching {pattern} in {split} data folder {folder}: {fix} "
+                                      "(--num-simulations-per-file any / --duration-sec any accept any count / "
+                                      "duration)")
     return files
 
 
+def discover_data(params: Mapping[str, Any]) -> dict:
+    """The original's ``data_dict``; the test files are only recorded, as the original."""
+    return {f"{split}_files": [str(f) for f in discover_files(params, split, required=split != "test")]
+            for split in ("train", "valid", "test")}
+
+
+def requested_entries(params: Mapping[str, Any], explicit: Collection[str]) -> set[str]:
+    """The entries the user asked for on the command line, directly or through a preset chosen there."""
+    requested = set(explicit)
+    for selector, table in (("architecture_preset", ARCHITECTURE_PRESETS), ("synapse_type", SYNAPSE_PRESETS)):
+        if selector in explicit:
+            requested |= set(table.get(params[selector], {}))
+    return requested
+
+
+def check_resume_compatible(params: Mapping[str, Any], requested: set[str],
+                            resume: model_folder.ResumePoint) -> None:
+    """A resumed run keeps its synapse type, architecture, DVT components and schedule: an option that asks for
+    other values is a mistake, named here (repeating the original command with --resume-from is fine)."""
+    def conflict(key, what):
+        return errors.bad_parameter(key, f"the run resumed from {resume.source} has {what}; leave the option out "
+                                         "to continue it, or start a new run without --resume-from")
+
+    for key, saved in (("synapse_type", resume.synapse_type), ("num_dvt_components", resume.num_dvt_components)):
+        if key in requested and params[key] != saved:
+            raise conflict(key, f"{saved}, not {params[key]}")
+    saved_as_params = {param: resume.architecture[entry] for param, entry in ARCHITECTURE_ENTRY_OF.items()}
+    asked = architecture_from_params({**saved_as_params, **{k: params[k] for k in saved_as_params if k in requested}})
+    for param, entry in ARCHITECTURE_ENTRY_OF.items():
+        if param in requested and asked[entry] != resume.architecture[entry]:
+            raise conflict(param, f"{entry} {resume.architecture[entry]}, not {asked[entry]}")
+    if requested & {param for params_of in SCHEDULE_PARAMS_OF.values() for param in params_of}:
+        asked = expand_learning_schedule(params)
+        for entry, params_of in SCHEDULE_PARAMS_OF.items():
+            if asked[entry] != resume.learning_schedule.get(entry):
+                raise conflict(next((p for p in params_of if p in requested), params_of[0]),
+                               f"another {entry} in its learning schedule")
+
+
+def _check_writable(folder: Path) -> None:
+    """Checked without creating anything: a run that stops on a mistake leaves no empty folders behind."""
+    existing = next(parent for parent in (folder, *folder.parents) if parent.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise errors.bad_parameter("out_dir", f"{folder} cannot be created or written ({existing} is not a writable "
+                                              "folder)")
+
+
 # ---------------------------------------------------------------------------------------------------------
-# Checkpoints and run state
+# The training loop
 # ---------------------------------------------------------------------------------------------------------
 
-def _recent_mean(values: Sequence[float], window: int) -> float:
-    values = [v for v in values if v is not None and np.isfinite(v)]
-    if not values:
-        return float("nan")
-    return float(np.mean(values if len(values) < SHORT_HISTORY else values[-window:]))
+@dataclass
+class TrainingRun:
+    """What one call of ``train`` works with, filled in step by step."""
+    params: dict                         # resolved parameters: folders, seed, synapse type and DVT of a resume
+    architecture: dict
+    data_dict: dict
+    resume: model_folder.ResumePoint | None = None
+    dvt_pca: DVTPCA | None = None
+    sims_per_file: int = 0
+    duration_ms: int = 0
+    num_input_channels: int = 0
+    schedule: dict = field(default_factory=dict)
+    history: dict = field(default_factory=dict)
+    model: Any = None
+    folder: ModelFolder | None = None
+    checkpoints: list = field(default_factory=list)
+    samplers: tuple | None = None       # (train, valid), rebuilt when the batch size changes
+    optimizer: Any = None
+
+    @property
+    def train_files(self) -> list[Path]:
+        return [Path(f) for f in self.data_dict["train_files"]]
+
+    @property
+    def valid_files(self) -> list[Path]:
+        return [Path(f) for f in self.data_dict["valid_files"]]
+
+    @property
+    def num_dvt_components(self) -> int:
+        return self.params["num_dvt_components"]
+
+    @property
+    def start_epoch(self) -> int:
+        return max(self.history["learning_schedule"]) + 1 if self.history.get("learning_schedule") else 0
+
+    @property
+    def end_epoch(self) -> int:
+        stop_after = self.params["stop_after_schedule_epochs"]
+        end = self.schedule["num_epochs"]
+        return end if stop_after is None else min(end, self.start_epoch + stop_after)
+
+    def batches_per_file(self, file_load: float, batch_size: int) -> int:
+        from neuron_as_dnn.sampler import batches_per_file  # the sampler imports Keras: only once training starts
+        return batches_per_file(file_load, self.sims_per_file, self.duration_ms, batch_size,
+                                self.architecture["input_window_size"])
+
+    def train_steps(self, batch_size: int) -> int:
+        """Training steps of one Keras epoch."""
+        return (self.batches_per_file(self.schedule["train_file_load"], batch_size)
+                * min(self.params["train_files_per_epoch"], len(self.train_files)))
 
 
-def write_companion_pickle(path: Path, data_dict: dict, architecture_dict: dict, learning_schedule_dict: dict,
-                           training_history_dict: dict, dvt_pca: DVTPCA | None) -> None:
-    contents = {"data_dict": data_dict, "architecture_dict": architecture_dict,
-                "learning_schedule_dict": learning_schedule_dict, "training_history_dict": training_history_dict,
-                "dvt_pca": None if dvt_pca is None else dvt_pca.to_dict()}
-    with utils.atomic_write(path, "wb") as handle:
-        pickle.dump(contents, handle, protocol=2)
+@dataclass
+class TrainingResult:
+    folder: ModelFolder | None      # None only when a finished older checkpoint had nothing left to train
+    checkpoints: list[Checkpoint]   # written by this call
+    history: dict                   # training_history_dict, all of it (a resumed run's included)
+    model: Any
 
 
-def save_checkpoint(model, base_path: Path, formats: Sequence[str], **dicts) -> list[Path]:
-    """``<base>.keras`` / ``<base>.h5`` then ``<base>.pickle`` (last, so a pickle implies its model)."""
-    written = models.save_model_files(model, base_path, dicts["architecture_dict"], formats)
-    pickle_path = base_path.with_name(base_path.name + ".pickle")
-    write_companion_pickle(pickle_path, **dicts)
-    return written + [pickle_path]
+def plan_run(params: Mapping[str, Any], explicit: Collection[str] = ()) -> TrainingRun:
+    """Check the options, find the resume point and the data files: everything that can fail quickly."""
+    params = dict(params)
+    check_params(params)
+    if params["seed"] is None:
+        params["seed"] = int(np.random.SeedSequence().entropy % 2**31)
+    resume = None
+    if params["resume_from"]:
+        resume = model_folder.resume_point(params["resume_from"])
+        check_resume_compatible(params, requested_entries(params, explicit), resume)
+        params.update(synapse_type=resume.synapse_type, num_dvt_components=resume.num_dvt_components)
+        if resume.folder is not None:
+            params["out_dir"] = str(resume.folder.path.parent)  # the run continues in its own folder
+    params = resolve_folders(params)
+    data_dict = discover_data(params) if resume is None else _resumed_data_dict(params, explicit, resume)
+    _check_writable(Path(params["out_dir"]))
+    if resume is None:
+        return TrainingRun(params, architecture_from_params(params), data_dict)
+    return TrainingRun(params, resume.architecture, data_dict, resume,
+                       history=copy.deepcopy(resume.history), schedule=copy.deepcopy(resume.learning_schedule))
 
 
-def load_training_state(path: str | os.PathLike) -> tuple[dict, Path]:
-    """(companion dict, model file) of a checkpoint or run state, given any of its files or its base name."""
-    path = Path(path)
-    base = path.with_suffix("") if path.suffix in (".pickle", ".keras", ".h5") else path
-    pickle_path = base.with_name(base.name + ".pickle")
-    if not pickle_path.is_file():
-        raise FileNotFoundError(f"cannot resume from {path}: {pickle_path} does not exist")
-    with open(pickle_path, "rb") as handle:
-        state = pickle.load(handle, encoding="latin1")
-    missing = {"data_dict", "architecture_dict", "learning_schedule_dict", "training_history_dict"} - set(state)
-    if missing:
-        raise ValueError(f"cannot resume from {pickle_path}: it lacks {sorted(missing)}")
-    for suffix in (".keras", ".h5"):
-        model_path = base.with_name(base.name + suffix)
-        if model_path.is_file():
-            return state, model_path
-    raise FileNotFoundError(f"cannot resume from {path}: neither {base.name}.keras nor {base.name}.h5 exists")
+def _resumed_data_dict(params: Mapping[str, Any], explicit: Collection[str],
+                       resume: model_folder.ResumePoint) -> dict:
+    """The recorded files, unless data folders are given on the command line or the files have gone."""
+    if set(DATA_DIR_PARAMS) & set(explicit):
+        return discover_data(params)
+    recorded = resume.data_dict.get("train_files", []) + resume.data_dict.get("valid_files", [])
+    if recorded and all(Path(f).is_file() for f in recorded):
+        return resume.data_dict
+    log.warning("the data files recorded in %s are missing; using the data folders instead", resume.source)
+    return discover_data(params)
 
 
-# ---------------------------------------------------------------------------------------------------------
-# Training loop
-# ---------------------------------------------------------------------------------------------------------
+def prepare_data(run: TrainingRun) -> None:
+    """The dendritic-target PCA (saved, or fitted now), the caches of every file, the files' shape."""
+    params = run.params
+    run.dvt_pca = run.resume.dvt_pca if run.resume else None
+    if run.dvt_pca is None and run.num_dvt_components > 0:
+        if run.resume:
+            log.warning("%s has a dendritic head but no saved PCA; fitting one on the training files, whose "
+                        "components need not match the ones it was trained on", run.resume.source)
+        run.dvt_pca = fit_dvt_pca_on_files(run.train_files[:params["dvt_pca_num_files"]], run.num_dvt_components,
+                                           params["dvt_clip_mv"], params["dvt_target_clip"], params["cache_dir"])
+    log.info("%d training and %d validation files", len(run.train_files), len(run.valid_files))
+    cache.prepare_caches(run.train_files + run.valid_files, params["cache_dir"], run.dvt_pca, params["progress"])
+    first = cache.load_cached(run.train_files[0], params["cache_dir"])
+    run.sims_per_file, run.duration_ms = first.num_simulations, first.duration_ms
+    run.num_input_channels = first.inputs.num_channels
+    if not run.schedule:
+        run.schedule = expand_learning_schedule(params)
+        run.schedule["num_train_steps_per_epoch"] = [run.train_steps(b) for b in run.schedule["batch_size_per_epoch"]]
+
+
+def _load_with_optimizer(path: Path):
+    """A saved model with its Nadam state, or None (the optimiser then starts afresh)."""
+    import keras
+
+    try:
+        model = keras.models.load_model(path)
+        if isinstance(model.optimizer, keras.optimizers.Nadam):
+            return model
+        log.warning("the optimiser saved in %s is a %s, not Nadam; it starts afresh", path,
+                    type(model.optimizer).__name__)
+    except Exception as error:  # noqa: BLE001 - any failure just means starting the optimiser afresh
+        log.warning("could not restore the optimiser state of %s (%s); it starts afresh", path, error)
+    return None
+
+
+def build_or_restore_model(run: TrainingRun) -> None:
+    """A new network, or the saved one of the resume point (with its optimiser when that is kept)."""
+    model_path = run.resume.model_path if run.resume else None
+    if model_path is None:
+        run.model = models.build_model(run.architecture, num_dvt_components=run.num_dvt_components,
+                                       num_input_channels=run.num_input_channels)
+    else:
+        log.info("resuming from %s at schedule epoch %d", model_path, run.start_epoch + 1)
+        keep_optimizer = not run.params["reset_optimizer_each_schedule_epoch"] and model_path.suffix == ".keras"
+        run.model = _load_with_optimizer(model_path) if keep_optimizer else None
+        if run.model is None:
+            run.model = models.load_model_file(model_path, architecture=run.architecture)
+        model_channels = run.model.input_shape[-1]
+        if model_channels != run.num_input_channels:
+            raise errors.FileContentError(run.train_files[0], f"has {run.num_input_channels} input channels; the "
+                                          f"model resumed from {run.resume.source} takes {model_channels}")
+    log.info("%s: %d trainable parameters, %d DVT components, window %d ms",
+             models.architecture_prefix(run.params["synapse_type"], run.architecture),
+             models.count_trainable_parameters(run.model), run.num_dvt_components,
+             run.architecture["input_window_size"])
+
+
+def open_model_folder(run: TrainingRun) -> None:
+    """Our resumed folder (its config records this invocation too), or a new one with the starting state."""
+    record = utils.provenance_record(run.params, resumed_from=str(run.resume.source) if run.resume else None)
+    if run.resume and run.resume.folder:
+        run.folder = run.resume.folder
+        previous = run.folder.config or {}
+        record["previous_runs"] = previous.pop("previous_runs", []) + [previous]
+        run.folder.write_config(record)
+        run.folder.write_data_dict(run.data_dict)
+        return
+    prefix = models.architecture_prefix(run.params["synapse_type"], run.architecture)
+    path = model_folder.new_run_folder(run.params["out_dir"], prefix)
+    run.folder = ModelFolder.create(path, record, run.architecture, run.schedule, run.data_dict, run.dvt_pca)
+    run.folder.save_state(run.model, run.history)  # resumable (and openable) from the start
+    log.info("model folder %s", path)
+
+
+def _make_samplers(run: TrainingRun, batch_size: int, epoch: int) -> tuple:
+    from neuron_as_dnn.sampler import WindowSampler
+
+    params, window = run.params, run.architecture["input_window_size"]
+    options = dict(cache_dir=params["cache_dir"], dvt_pca=run.dvt_pca, ignore_first_ms=params["ignore_first_ms"],
+                   max_files_in_memory=params["max_files_in_memory"], workers=params["sampler_workers"],
+                   use_multiprocessing=params["sampler_use_multiprocessing"])
+    valid_files_per_epoch = max(1, int(run.schedule["validation_fraction"] * params["train_files_per_epoch"]))
+    train = WindowSampler(run.train_files, batch_size, window,
+                          run.batches_per_file(run.schedule["train_file_load"], batch_size),
+                          params["train_files_per_epoch"], seed=params["seed"] + 1000 * epoch,  # fresh on resume
+                          **options)
+    valid = WindowSampler(run.valid_files, batch_size, window,
+                          run.batches_per_file(run.schedule["valid_file_load"], batch_size), valid_files_per_epoch,
+                          fixed=params["fixed_validation_batches"], seed=params["seed"] + 1, **options)
+    return train, valid
+
 
 def _progress_callback(bar):
+    import keras
+
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             bar.update(1)
@@ -438,183 +442,88 @@ def _progress_callback(bar):
     return Progress()
 
 
-@dataclass
-class TrainingResult:
-    checkpoints: list            # base paths (without suffix) of the checkpoints written by this run
-    run_state: Path              # base path of the run state (resumable)
-    history: dict                # training_history_dict
-    model: Any
+def run_schedule_epoch(run: TrainingRun, epoch: int, bar) -> None:
+    """``num_steps_multiplier`` Keras epochs at this schedule epoch's batch size, learning rate and loss weights,
+    appended to the history as the original's ``training_history_dict``."""
+    import keras
+
+    schedule, multiplier = run.schedule, run.schedule["num_steps_multiplier"]
+    batch_size = schedule["batch_size_per_epoch"][epoch]
+    learning_rate = schedule["learning_rate_per_epoch"][epoch]
+    num_outputs = 2 + (run.num_dvt_components > 0)
+    loss_weights = list(schedule["loss_weights_per_epoch"][epoch])[:num_outputs]
+    if run.samplers is None or run.samplers[0].batch_size != batch_size:
+        run.samplers = _make_samplers(run, batch_size, epoch)
+    train_sampler, valid_sampler = run.samplers
+    if run.params["reset_optimizer_each_schedule_epoch"]:
+        run.optimizer = keras.optimizers.Nadam(learning_rate=learning_rate)  # the original's behaviour
+    elif run.optimizer is None:  # kept across schedule epochs; a model restored from .keras brings its moments
+        run.optimizer = getattr(run.model, "optimizer", None) or keras.optimizers.Nadam(learning_rate=learning_rate)
+    run.optimizer.learning_rate = learning_rate
+    run.model.compile(optimizer=run.optimizer, loss=list(LOSSES[:num_outputs]), loss_weights=loss_weights)
+    fitted = run.model.fit(train_sampler, epochs=multiplier, validation_data=valid_sampler, verbose=0,
+                           callbacks=[_progress_callback(bar)])
+    history, steps = run.history, len(train_sampler)
+    for key, values in fitted.history.items():
+        history.setdefault(key, []).extend(float(v) for v in values)
+    for key, value in (("learning_schedule", epoch), ("batch_size", batch_size), ("learning_rate", learning_rate),
+                       ("loss_weights", loss_weights), ("num_train_samples", batch_size * steps),
+                       ("num_train_steps", steps)):
+        history.setdefault(key, []).extend(copy.deepcopy(value) for _ in range(multiplier))
+    history.setdefault("train_files_histogram", []).append(train_sampler.pop_histogram())
+    history.setdefault("valid_files_histogram", []).append(valid_sampler.pop_histogram())
 
 
-def train(config: Mapping[str, Any], defaults: Mapping[str, Any] | None = None) -> TrainingResult:
-    """Train (or resume) as configured by the parameter block of ``fit_CNN.py``."""
+def _recent_mean(values: Sequence[float], window: int) -> float:
+    values = [v for v in values if v is not None and np.isfinite(v)]
+    if not values:
+        return float("nan")
+    return float(np.mean(values if len(values) < SHORT_HISTORY else values[-window:]))
+
+
+def save_schedule_epoch(run: TrainingRun) -> None:
+    """A checkpoint if the rule says so, then the resume point, then the out_dir's summary.csv."""
+    history = run.history
+    if _recent_mean(history.get("val_spikes_loss", []), CHECKPOINT_WINDOW_EPOCHS) < \
+            run.params["checkpoint_val_spike_loss_threshold"]:
+        name = models.checkpoint_name(run.params["synapse_type"], run.architecture, sum(history["num_train_samples"]),
+                                      _recent_mean(history.get("spikes_loss", []), LOGLOSS_NAME_WINDOW_EPOCHS),
+                                      _recent_mean(history.get("val_spikes_loss", []), LOGLOSS_NAME_WINDOW_EPOCHS),
+                                      int(np.random.default_rng().integers(100000)))
+        run.checkpoints.append(run.folder.save_checkpoint(run.model, name, history, run.params["save_formats"]))
+        log.info("saved checkpoint %s", name)
+    run.folder.save_state(run.model, history)
+    model_folder.write_summary(run.folder.path.parent)
+
+
+def train(params: Mapping[str, Any], explicit: Collection[str] = ()) -> TrainingResult:
+    """Train (or resume) as configured by ``fit_CNN.py``'s resolved parameters; ``explicit``: the entries given
+    on its command line (a resumed run refuses those that contradict it)."""
+    run = plan_run(params, explicit)
+    if run.resume and run.start_epoch >= run.schedule["num_epochs"]:
+        log.warning("nothing to train: the %d schedule epochs of %s are done", run.start_epoch, run.resume.source)
+        return TrainingResult(folder=run.resume.folder, checkpoints=[], history=run.history, model=None)
+    # imported only now, so that option mistakes are reported without TensorFlow's start-up time
+    import keras
     from tqdm.auto import tqdm
 
-    config = resolve_config(config)
-    seed = config.get("seed")
-    if seed is None or seed < 0:
-        seed = int(np.random.SeedSequence().entropy % (2**31))
-    config["seed"] = seed
-    keras.utils.set_random_seed(seed)
-    synapse_type = config["synapse_type"]
-    cache_dir = config["cache_dir"]
-
-    resume_state = model_path = None
-    if config.get("resume_from"):
-        resume_state, model_path = load_training_state(config["resume_from"])
-        log.info("resuming from %s", model_path)
-    else:  # option mistakes surface now, not after minutes of caching
-        architecture = architecture_from_config(config, defaults)
-        expand_learning_schedule(config)
-
-    # ---- data
-    if resume_state and all(Path(f).is_file() for f in resume_state["data_dict"]["train_files"]
-                            + resume_state["data_dict"]["valid_files"]):
-        data_dict = resume_state["data_dict"]
-    else:
-        if resume_state:
-            log.warning("the files recorded in the checkpoint are missing; using the data folders instead")
-        data_dict = {
-            "train_files": [str(f) for f in discover_files(config["train_data_dir"], config, "train")],
-            "valid_files": [str(f) for f in discover_files(config["valid_data_dir"], config, "valid")],
-            "test_files": [str(f) for f in discover_files(config["test_data_dir"], config, "test", required=False)],
-        }
-    train_files = [Path(f) for f in data_dict["train_files"]]
-    valid_files = [Path(f) for f in data_dict["valid_files"]]
-    log.info("%d training and %d validation files", len(train_files), len(valid_files))
-
-    # ---- dendritic targets
-    if resume_state:
-        dvt_pca = DVTPCA.from_dict(resume_state["dvt_pca"]) if resume_state.get("dvt_pca") else None
-    elif config["num_dvt_components"] > 0:
-        dvt_pca = fit_dvt_pca_on_files(train_files[:max(1, config["dvt_pca_num_files"])],
-                                       config["num_dvt_components"], config["dvt_clip_mv"],
-                                       config["dvt_target_clip"], cache_dir)
-    else:
-        dvt_pca = None
-    num_dvt = dvt_pca.num_components if dvt_pca else 0
-    cache.prepare_caches(train_files + valid_files, cache_dir, dvt_pca)
-    first = cache.load_cached(train_files[0], cache_dir)
-    sims_per_file, duration_ms = first.num_simulations, first.duration_ms
-    del first
-
-    # ---- architecture, schedule, model
-    if resume_state:
-        architecture = resume_state["architecture_dict"]
-        schedule = resume_state["learning_schedule_dict"]
-        history = copy.deepcopy(resume_state["training_history_dict"])
-        start_epoch = (max(history["learning_schedule"]) + 1) if history.get("learning_schedule") else 0
-        model = None
-        if not config["reset_optimizer_each_schedule_epoch"] and model_path.suffix == ".keras":
-            try:
-                model = keras.models.load_model(model_path)  # with its optimiser state
-                if not isinstance(model.optimizer, keras.optimizers.Nadam):
-                    raise TypeError(f"the saved optimiser is a {type(model.optimizer).__name__}, not Nadam")
-            except Exception as error:  # noqa: BLE001 - any failure just means starting the optimiser afresh
-                log.warning("could not restore the optimiser state (%s); it starts afresh", error)
-                model = None
-        if model is None:
-            model = models.load_model_file(model_path, architecture=architecture, num_dvt_components=num_dvt)
-    else:
-        window = architecture["input_window_size"]
-        steps = [batches_per_file(config["train_file_load"], sims_per_file, duration_ms, b, window)
-                 * min(config["train_files_per_epoch"], len(train_files))
-                 for b in expand_learning_schedule(config)["batch_size_per_epoch"]]
-        schedule = expand_learning_schedule(config, steps)
-        history = {}
-        start_epoch = 0
-        model = models.build_model(architecture, num_dvt_components=num_dvt)
-    window = architecture["input_window_size"]
-    prefix = models.architecture_prefix(synapse_type, architecture)
-    log.info("%s: %d trainable parameters, %d DVT components, window %d ms",
-             prefix, models.count_trainable_parameters(model), num_dvt, window)
-
-    models_dir = config["models_dir"]
-    run_id = int(np.random.default_rng().integers(100000))  # unseeded: a resumed run never reuses a name
-    run_state_base = models_dir / "runs" / f"{prefix}__run_{datetime.datetime.now():%Y-%m-%d__%H_%M}_{run_id}"
-    run_record = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in config.items()},
-                  "environment": utils.environment_info(), "run_state": str(run_state_base),
-                  "resumed_from": str(model_path) if model_path else None, "checkpoints": []}
-    utils.write_json(run_state_base.with_name(run_state_base.name + ".config.json"), run_record)
-
-    end_epoch = schedule["num_epochs"]
-    if config.get("stop_after_schedule_epochs"):
-        end_epoch = min(end_epoch, start_epoch + config["stop_after_schedule_epochs"])
-    if start_epoch >= end_epoch:
-        log.warning("nothing to train: the schedule has %d epochs and %d are done", schedule["num_epochs"],
-                    start_epoch)
-    multiplier = schedule["num_steps_multiplier"]
-    valid_files_per_epoch = max(1, int(schedule["validation_fraction"] * config["train_files_per_epoch"]))
-    sampler_options = dict(cache_dir=cache_dir, dvt_pca=dvt_pca, ignore_first_ms=config["ignore_first_ms"],
-                           max_files_in_memory=config["max_files_in_memory"], workers=config["sampler_workers"],
-                           use_multiprocessing=config["sampler_use_multiprocessing"])
-    losses = ["binary_crossentropy", "mse", "mse"][:2 + (num_dvt > 0)]
-
-    def make_samplers(batch_size, epoch):
-        train_sampler = WindowSampler(
-            train_files, batch_size, window,
-            batches_per_file(schedule["train_file_load"], sims_per_file, duration_ms, batch_size, window),
-            config["train_files_per_epoch"], seed=seed + 1000 * epoch, **sampler_options)  # fresh draws on resume
-        valid_sampler = WindowSampler(
-            valid_files, batch_size, window,
-            batches_per_file(schedule["valid_file_load"], sims_per_file, duration_ms, batch_size, window),
-            valid_files_per_epoch, fixed=config["fixed_validation_batches"], seed=seed + 1, **sampler_options)
-        return train_sampler, valid_sampler
-
-    checkpoints = []
-    train_sampler = valid_sampler = optimizer = None
-    total_steps = sum(len_steps for len_steps in (
-        batches_per_file(schedule["train_file_load"], sims_per_file, duration_ms, b, window)
-        * min(config["train_files_per_epoch"], len(train_files)) * multiplier
-        for b in schedule["batch_size_per_epoch"][start_epoch:end_epoch]))
+    keras.utils.set_random_seed(run.params["seed"])
+    prepare_data(run)
+    build_or_restore_model(run)
+    open_model_folder(run)
+    start, end = run.start_epoch, run.end_epoch
+    total_steps = sum(run.train_steps(b) * run.schedule["num_steps_multiplier"]
+                      for b in run.schedule["batch_size_per_epoch"][start:end])
     started = time.monotonic()
-    with tqdm(total=total_steps, desc="training", unit="step", disable=not config["progress_bar"] or None,
+    with tqdm(total=total_steps, desc="training", unit="step", disable=not run.params["progress"] or None,
               dynamic_ncols=True) as bar:
-        for epoch in range(start_epoch, end_epoch):
-            batch_size = schedule["batch_size_per_epoch"][epoch]
-            learning_rate = schedule["learning_rate_per_epoch"][epoch]
-            loss_weights = list(schedule["loss_weights_per_epoch"][epoch])[:len(losses)]
-            if train_sampler is None or train_sampler.batch_size != batch_size:
-                train_sampler, valid_sampler = make_samplers(batch_size, epoch)
-            if config["reset_optimizer_each_schedule_epoch"]:
-                optimizer = keras.optimizers.Nadam(learning_rate=learning_rate)  # the original's behaviour
-            elif optimizer is None:
-                # keep the moments across schedule epochs; a resumed .keras brings them back
-                optimizer = getattr(model, "optimizer", None) or keras.optimizers.Nadam(learning_rate=learning_rate)
-            optimizer.learning_rate = learning_rate
-            model.compile(optimizer=optimizer, loss=losses, loss_weights=loss_weights)
-            fit_history = model.fit(train_sampler, epochs=multiplier, validation_data=valid_sampler, verbose=0,
-                                    callbacks=[_progress_callback(bar)])
-            steps = len(train_sampler)
-            for key, values in fit_history.history.items():
-                history.setdefault(key, []).extend(float(v) for v in values)
-            for key, value in (("learning_schedule", epoch), ("batch_size", batch_size),
-                               ("learning_rate", learning_rate), ("loss_weights", loss_weights),
-                               ("num_train_samples", batch_size * steps), ("num_train_steps", steps)):
-                history.setdefault(key, []).extend(copy.deepcopy(value) for _ in range(multiplier))
-            history.setdefault("train_files_histogram", []).append(train_sampler.pop_histogram())
-            history.setdefault("valid_files_histogram", []).append(valid_sampler.pop_histogram())
-
-            dicts = dict(data_dict=data_dict, architecture_dict=architecture, learning_schedule_dict=schedule,
-                         training_history_dict=history, dvt_pca=dvt_pca)
-            train_loss = _recent_mean(history.get("spikes_loss", []), LOGLOSS_NAME_WINDOW_EPOCHS)
-            valid_loss = _recent_mean(history.get("val_spikes_loss", []), LOGLOSS_NAME_WINDOW_EPOCHS)
-            if _recent_mean(history.get("val_spikes_loss", []), CHECKPOINT_WINDOW_EPOCHS) < \
-                    config["checkpoint_val_spike_loss_threshold"]:
-                name = models.checkpoint_name(synapse_type, architecture, sum(history["num_train_samples"]),
-                                              train_loss, valid_loss, int(np.random.default_rng().integers(100000)))
-                save_checkpoint(model, models_dir / name, config["save_formats"], **dicts)
-                checkpoints.append(models_dir / name)
-                run_record["checkpoints"].append(name)
-                log.info("saved checkpoint %s", name)
-            save_checkpoint(model, run_state_base, ("keras",), **dicts)
-            run_record["next_schedule_epoch"] = epoch + 1
-            utils.write_json(run_state_base.with_name(run_state_base.name + ".config.json"), run_record)
-
+        for epoch in range(start, end):
+            run_schedule_epoch(run, epoch, bar)
+            save_schedule_epoch(run)
             elapsed = time.monotonic() - started
-            done = epoch + 1 - start_epoch
-            log.info("schedule epoch %d/%d: lr %.1e, loss weights %s, spikes loss train %.4f valid %.4f; "
-                     "elapsed %s, ETA %s", epoch + 1, schedule["num_epochs"], learning_rate, loss_weights,
-                     train_loss, valid_loss, datetime.timedelta(seconds=round(elapsed)),
-                     datetime.timedelta(seconds=round(elapsed / done * (end_epoch - epoch - 1))))
-    return TrainingResult(checkpoints=checkpoints, run_state=run_state_base, history=history, model=model)
+            log.info("schedule epoch %d/%d: lr %.1e, spikes loss train %.4f valid %.4f; elapsed %s, ETA %s",
+                     epoch + 1, run.schedule["num_epochs"], run.schedule["learning_rate_per_epoch"][epoch],
+                     run.history["spikes_loss"][-1], run.history.get("val_spikes_loss", [np.nan])[-1],
+                     datetime.timedelta(seconds=round(elapsed)),
+                     datetime.timedelta(seconds=round(elapsed / (epoch + 1 - start) * (end - epoch - 1))))
+    return TrainingResult(folder=run.folder, checkpoints=run.checkpoints, history=run.history, model=run.model)

@@ -80,8 +80,14 @@ def test_provenance_records_command_line_params_and_commit(tmp_path):
 # Every top-level script: the common entries, and a user's mistake as one line with exit status 2.
 SCRIPTS = {
     "simulate_L5PC_and_create_dataset.py": ["--num-simulations", "-1"],
-    "fit_CNN.py": ["--train-data-dir", "no_such_folder"],
     "integrate_and_fire_figure_replication.py": ["--num-train-simulations", "0"],
+    "dataset_exploration.py": ["--data-dir", "no_such_folder"],
+    "fit_CNN.py": ["--train-data-dir", "no_such_folder"],
+    "evaluate_CNN_valid.py": ["--models-dir", "no_such_folder"],
+    "evaluate_CNN_test.py": ["--models-dir", "no_such_folder"],
+    "valid_fitting_results_exploration.py": ["--models-dir", "no_such_folder"],
+    "test_accuracy_vs_complexity.py": ["--models-dir", "no_such_folder"],
+    "main_figure_replication.py": ["--model-dir", "no_such_folder"],
 }
 
 

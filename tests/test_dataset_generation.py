@@ -96,7 +96,7 @@ def test_file_follows_the_authors_format_and_matches_the_simulations(one_worker_
     assert len(params["allSegmentsType"]) == 639 and len(params["numOutputSpikesPerSim"]) == 3
     assert "_3_simulationRuns__1_secDuration__randomSeed_7.p" in one_worker_file.name
     record = dataset_generation.config_path_for(one_worker_file)
-    assert json.loads(record.read_text())["config"]["seed"] == 7
+    assert json.loads(record.read_text())["params"]["seed"] == 7
     # nothing but the dataset matches the glob of the authors' readers
     assert list(one_worker_file.parent.glob("*_3_simulationRuns*_1_secDuration_*")) == [one_worker_file]
     sims = experiment["Results"]["listOfSingleSimulationDicts"]

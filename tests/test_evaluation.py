@@ -148,3 +148,290 @@ def test_filters_and_calibration():
     gt = np.random.default_rng(5).normal(-65, 3, size=(4, 100))
     calibrated = ev.calibrate_soma_prediction(0.1 * gt + 7, gt)
     assert calibrated.mean() == pytest.approx(gt.mean()) and calibrated.std() == pytest.approx(gt.std())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Known answers: perfect, constant, random and time-shifted predictions
+# ---------------------------------------------------------------------------------------------------------
+
+def spike_trains(num_sims=6, duration=3000, every=97, seed=6):
+    rng = np.random.default_rng(seed)
+    y = np.zeros((num_sims, duration), dtype=bool)
+    for trace in y:
+        trace[rng.choice(np.arange(20, duration - 20, every), size=15, replace=False)] = True  # ≥ 97 ms apart
+    return y
+
+
+def test_perfect_predictions():
+    y = spike_trains()
+    soma = np.sin(np.arange(y.size).reshape(y.shape) / 40.0)
+    results = ev.key_results(y, y.astype(float), soma, soma)
+    assert results["AUC"] == 1.0 and results["D_prime"] == np.inf
+    assert all(results[ev.tp_key(fp)] == 1.0 for fp in ev.DESIRED_FP_LIST)
+    assert results["soma_explained_variance_percent"] == 100.0
+    assert results["soma_RMSE"] == 0.0 and results["soma_MAE"] == 0.0
+
+
+def test_constant_predictions():
+    y = spike_trains()
+    soma = np.random.default_rng(7).normal(-65.0, 3.0, y.shape)
+    results = ev.key_results(y, np.full(y.shape, 0.3), soma, np.full(y.shape, -60.0))
+    # one threshold: the ROC is the chance diagonal, so the interpolated TP rate equals the FP rate ...
+    assert results["AUC"] == pytest.approx(0.5) and results["D_prime"] == pytest.approx(0.0)
+    for fp in ev.DESIRED_FP_LIST:
+        assert results[ev.tp_key(fp)] == pytest.approx(fp)
+        # ... while the original's nearest vertex (forced to index >= 1) is the (1, 1) corner
+        assert results[ev.tp_key(fp) + " (nearest vertex)"] == 1.0
+    assert results["soma_explained_variance_percent"] == pytest.approx(0.0, abs=1e-9)
+    assert results["soma_RMSE"] == pytest.approx(np.sqrt(np.mean((soma + 60.0) ** 2)))
+    assert results["soma_MAE"] == pytest.approx(np.mean(np.abs(soma + 60.0)))
+
+
+def test_random_predictions_agree_with_sklearn():
+    rng = np.random.default_rng(8)
+    y = spike_trains()
+    scores = rng.random(y.shape)
+    soma = rng.normal(-65.0, 3.0, y.shape)
+    soma_hat = rng.normal(-65.0, 3.0, y.shape)
+    results = ev.key_results(y, scores, soma, soma_hat)
+    assert results["AUC"] == pytest.approx(sklearn.metrics.roc_auc_score(y.ravel(), scores.ravel()))
+    assert results["AUC"] == pytest.approx(0.5, abs=0.05)
+    fpr, tpr, _ = sklearn.metrics.roc_curve(y.ravel(), scores.ravel())
+    for fp in ev.DESIRED_FP_LIST:
+        assert results[ev.tp_key(fp)] == pytest.approx(np.interp(fp, fpr, tpr), abs=1e-12)
+    # independent noise of the same variance: 1 - Var(a - b) / Var(a) = 1 - 2 = -100 %
+    assert results["soma_explained_variance_percent"] == pytest.approx(
+        100 * sklearn.metrics.explained_variance_score(soma.ravel(), soma_hat.ravel()))
+    assert results["soma_explained_variance_percent"] == pytest.approx(-100.0, abs=5.0)
+    assert results["soma_RMSE"] == pytest.approx(
+        np.sqrt(sklearn.metrics.mean_squared_error(soma.ravel(), soma_hat.ravel())))
+
+
+def test_time_shifted_predictions():
+    y = spike_trains()
+    shift, period = 5, 100
+    late = np.roll(y, shift, axis=1)
+    # no predicted spike hits a true one: positives all score 0, a fraction q of the negatives score 1,
+    # so the ROC runs (0, 0) -> (q, 0) -> (1, 1) and its area is (1 - q) / 2
+    q = late.sum() / (~y).sum()
+    results = ev.key_results(y, late.astype(float), y, y)
+    assert results["AUC"] == pytest.approx((1 - q) / 2)
+    assert results["AUC"] == pytest.approx(sklearn.metrics.roc_auc_score(y.ravel(), late.ravel()))
+    # a sinusoid and its copy k ms late, whole periods: Var(a - b) / Var(a) = 4 sin²(πk/P)
+    t = np.arange(30 * period)
+    soma = np.tile(np.sin(2 * np.pi * t / period), (3, 1))
+    soma_late = np.roll(soma, shift, axis=1)
+    soma_metrics = ev.soma_results(soma, soma_late)
+    assert soma_metrics["soma_explained_variance_percent"] == pytest.approx(
+        100 * (1 - 4 * np.sin(np.pi * shift / period) ** 2))
+    assert soma_metrics["soma_RMSE"] == pytest.approx(np.sqrt(2) * np.sin(np.pi * shift / period))
+
+
+@pytest.mark.parametrize("shift", [-7, 0, 4])
+def test_cross_correlation_of_a_shifted_prediction_peaks_at_the_shift(shift):
+    y = spike_trains(duration=20000)  # sparse enough that the late spikes stay under the 0.002 FP rate
+    probability = np.roll(y, shift, axis=1) * 0.9 + 0.01
+    xcorr = ev.spike_timing_cross_correlation(y, probability)
+    offsets, curve = np.array(xcorr["offsets_ms"]), np.array(xcorr["curve"])
+    assert offsets[0] == -ev.CROSS_CORRELATION_HALF_WINDOW_MS and len(offsets) == len(curve) == 101
+    assert offsets[np.argmax(curve)] == shift and curve.max() == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Filters, voltage variants, subsets, the whole evaluation
+# ---------------------------------------------------------------------------------------------------------
+
+SPIKE_COUNTS = [0, 1, 18, 19, 24, 25, 30, 31, 90, 91]
+
+
+def simulations_with_spike_counts(counts=SPIKE_COUNTS, duration=6000):
+    """One simulation per count, its spikes after 500 ms, plus a noisy prediction and voltages."""
+    rng = np.random.default_rng(9)
+    y = np.zeros((len(counts), duration), dtype=bool)
+    for trace, count in zip(y, counts):
+        trace[rng.choice(np.arange(600, duration, 50), size=count, replace=False)] = True
+    probability = np.clip(0.5 * y + 0.6 * rng.random(y.shape), 0, 1)
+    soma = rng.normal(-65.0, 3.0, y.shape)
+    return y, probability, soma, soma + rng.normal(0.0, 1.0, y.shape)
+
+
+def test_filters_keep_exactly_the_right_simulations():
+    y, probability, soma, soma_hat = simulations_with_spike_counts()
+    expected = {(0, 18): [0, 1, 18], (1, 24): [1, 18, 19, 24], (0, 24): [0, 1, 18, 19, 24],
+                (0, 30): [0, 1, 18, 19, 24, 25, 30], (0, 90): [0, 1, 18, 19, 24, 25, 30, 31, 90]}
+    assert sorted(expected) == sorted(ev.SPIKE_COUNT_FILTERS.values())
+    for count_range, counts in expected.items():
+        kept = np.flatnonzero(ev.simulations_in_spike_count_range(y, count_range))
+        assert [SPIKE_COUNTS[i] for i in kept] == counts
+    results = ev.all_filter_results(y, probability, soma, {"uncalibrated": soma_hat})
+    for key, count_range in ev.SPIKE_COUNT_FILTERS.items():
+        assert results[key]["num_simulations"] == len(expected[tuple(count_range)])
+        rows = ev.simulations_in_spike_count_range(y, count_range)
+        assert results[key]["uncalibrated"] == pytest.approx(
+            ev.key_results(y[rows, 500:], probability[rows, 500:], soma[rows, 500:], soma_hat[rows, 500:]))
+
+
+def test_an_empty_filter_is_reported_or_refused(caplog):
+    y, probability, soma, soma_hat = simulations_with_spike_counts([40, 50, 60])
+    variants = {"uncalibrated": soma_hat}
+    with pytest.raises(ev.EmptyFilterError, match=r"headline filter .*\[0,24\].* keeps no simulation"):
+        ev.all_filter_results(y, probability, soma, variants)
+    with caplog.at_level("WARNING"):
+        results = ev.all_filter_results(y, probability, soma, variants, main_filter=None)
+    assert results["starting_at_500ms_spikes_in_[0,24]_range"] == {"num_simulations": 0, "uncalibrated": None}
+    assert results["starting_at_500ms_spikes_in_[0,90]_range"]["num_simulations"] == 3
+    assert "reported as empty" in caplog.text
+    # simulations without any spike after 500 ms leave the ROC curve undefined: also empty
+    silent = np.zeros_like(y)
+    silent[:, 100] = True
+    with pytest.raises(ev.EmptyFilterError, match="without an output spike"):
+        ev.all_filter_results(silent, probability, soma, variants)
+
+
+def test_calibrated_and_uncalibrated_voltage_of_a_scaled_prediction():
+    y, probability, soma, _ = simulations_with_spike_counts()
+    scaled = 0.5 * (soma - soma.mean()) + soma.mean() + 3.0  # right shape, wrong gain and offset
+    evaluation = ev.evaluate_predictions(y, probability, soma, scaled)
+    headline = evaluation["results"][ev.MAIN_FILTER]
+    calibrated, uncalibrated = headline["calibrated"], headline["uncalibrated"]
+    assert calibrated["soma_explained_variance_percent"] == pytest.approx(100.0)
+    assert calibrated["soma_RMSE"] == pytest.approx(0.0, abs=1e-9)
+    kept = ev.filter_simulations([soma, scaled], y, ev.SPIKE_COUNT_FILTERS[ev.MAIN_FILTER])
+    assert uncalibrated == pytest.approx(ev.key_results(y[:5, 500:], probability[:5, 500:], *kept))
+    assert uncalibrated["soma_RMSE"] > 2.0 and uncalibrated["soma_explained_variance_percent"] < 100.0
+    spike_keys = [key for key in calibrated if not key.startswith("soma")]
+    assert {key: calibrated[key] for key in spike_keys} == {key: uncalibrated[key] for key in spike_keys}
+    assert set(evaluation) == {"results", "cross_correlation"}
+
+
+def test_subsets_are_reproducible():
+    first = ev.subset_indices(100, seed=4)
+    assert len(first) == ev.NUM_SUBSETS and all(len(rows) == 67 for rows in first)
+    assert all(np.array_equal(rows, np.unique(rows)) for rows in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, ev.subset_indices(100, seed=4)))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, ev.subset_indices(100, seed=5)))
+    with pytest.raises(ev.errors.UserError, match="too few"):
+        ev.subset_indices(1)
+
+
+def test_evaluation_with_subsets():
+    y, probability, soma, soma_hat = simulations_with_spike_counts(SPIKE_COUNTS * 3)
+    evaluation = ev.evaluate_predictions(y, probability, soma, soma_hat, num_subsets=3, subset_seed=2)
+    assert evaluation["subset_fraction"] == ev.SUBSET_FRACTION and evaluation["subset_seed"] == 2
+    assert len(evaluation["subsets"]) == 3
+    again = ev.evaluate_predictions(y, probability, soma, soma_hat, num_subsets=3, subset_seed=2)
+    assert again["subsets"] == evaluation["subsets"]
+    calibrated = ev.calibrate_soma_prediction(soma_hat, soma)
+    for subset, rows in zip(evaluation["subsets"], ev.subset_indices(len(y), 3, seed=2)):
+        assert set(subset) == set(ev.SPIKE_COUNT_FILTERS)
+        expected = ev.filter_results(y[rows], probability[rows], soma[rows], {"calibrated": calibrated[rows]},
+                                     (0, 24))
+        assert subset[ev.MAIN_FILTER]["calibrated"] == pytest.approx(expected["calibrated"])
+
+
+def test_evaluation_overlap_is_the_originals():
+    assert ev.evaluation_overlap(400, 153) == 154
+    assert ev.evaluation_overlap(400, 43) == 150
+    assert ev.evaluation_overlap(1000, 400) == 250
+    assert ev.evaluation_overlap(64, 13) == 14
+    assert ev.evaluation_overlap(44, 43) == 43   # a one-layer network with W = T + 1: still advances
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Whole-trace prediction of a real (tiny) network, streamed from dataset files
+# ---------------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_network():
+    """Two causal layers (T = 13 ms, W = 64 ms) with weights large enough that every output varies."""
+    pytest.importorskip("keras")
+    from neuron_as_dnn import models
+
+    architecture = models.make_architecture_dict([9, 5], 8, input_window_size=64, initializer_std=0.3)
+    model = models.build_model(architecture, num_dvt_components=2, num_input_channels=20)
+    rng = np.random.default_rng(11)
+    for head in ("spikes", "somatic", "dendritic"):  # the builder starts the heads nearly constant
+        kernel = model.get_layer(head).kernel
+        kernel.assign(rng.normal(0.0, 0.5, tuple(kernel.shape)).astype(np.float32))
+    return architecture, model
+
+
+def test_single_pass_and_overlapping_windows_agree_after_the_receptive_field(tiny_network):
+    from neuron_as_dnn import models, prediction
+
+    architecture, model = tiny_network
+    inputs = (np.random.default_rng(10).random((3, 700, 20)) < 0.05).astype(np.float32)
+    predict = prediction.model_predict_fn(model)
+    single = prediction.predict_traces(predict, inputs,
+                                       prediction.prediction_settings("single_pass", architecture, 700))
+    settings = prediction.prediction_settings("overlapping_windows", architecture, 700)
+    assert (settings.window_ms, settings.overlap_ms) == (64, 14)
+    windowed = prediction.predict_traces(predict, inputs, settings)
+    receptive_field = models.receptive_field_ms(architecture)
+    assert receptive_field == 13 and len(single) == len(windowed) == 3
+    assert np.std(single[0]) > 1e-3 and np.std(single[1]) > 1e-3
+    for one_pass, windows in zip(single, windowed):
+        np.testing.assert_allclose(windows[:, receptive_field:], one_pass[:, receptive_field:], atol=1e-5)
+    # too small an overlap loses context: the windows then disagree after the first one
+    short = prediction.PredictionSettings("overlapping_windows", 64, 4)
+    assert not np.allclose(prediction.predict_traces(predict, inputs, short)[1][:, 64:], single[1][:, 64:], atol=1e-5)
+
+
+def test_predictions_streamed_from_files_with_their_ground_truth(tiny_network, tmp_path):
+    from neuron_as_dnn import dataset, prediction, synthetic_data
+
+    architecture, model = tiny_network
+    folder = tmp_path / "L5PC_NMDA_test"
+    for seed, count in ((1, 3), (2, 2)):
+        params, sims = synthetic_data.make_synthetic_experiment(count, 800, num_segments=10, with_dvt=False, seed=seed)
+        dataset.write_experiment_file(folder / dataset.dataset_file_name(params), params, sims)
+    data = prediction.open_evaluation_data(folder, cache_dir=tmp_path / "cache")
+    assert (data.num_simulations, data.duration_ms, data.num_channels, data.synapse_type) == (5, 800, 20, "NMDA")
+    settings = prediction.prediction_settings("single_pass", architecture, data.duration_ms)
+    streamed = prediction.predict_data(model, data, settings, batch_size=2, progress=False)
+    tensors = [dataset.canonical_tensors(dataset.read_experiment_file(path)) for path in data.files]
+    expected_outputs = [prediction.model_predict_fn(model)(t.X.astype(np.float32)) for t in tensors]
+    np.testing.assert_array_equal(streamed.y_spike, np.concatenate([t.y_spike for t in tensors]))
+    np.testing.assert_allclose(streamed.y_soma_mV, np.concatenate([t.y_soma for t in tensors]) + dataset.SOMA_BIAS_MV,
+                               atol=1e-4)
+    assert streamed.y_soma_mV.max() <= dataset.SOMA_CLIP_MV
+    np.testing.assert_allclose(streamed.spike_probability,
+                               np.concatenate([out[0][..., 0] for out in expected_outputs]), atol=1e-6)
+    np.testing.assert_allclose(streamed.soma_prediction_mV,
+                               np.concatenate([out[1][..., 0] for out in expected_outputs]) + dataset.SOMA_BIAS_MV,
+                               atol=1e-4)
+    assert streamed.dendritic_prediction.shape == (5, 800, 2) and streamed.dendritic_prediction.dtype == np.float16
+    rows = [(file, sim) for file, count in enumerate(data.num_simulations_per_file) for sim in range(count)]
+    assert sorted(data.num_simulations_per_file) == [2, 3]
+    assert list(zip(streamed.file_index, streamed.simulation_index)) == rows
+
+    path = streamed.save(tmp_path / "predictions" / "x__test.npz")
+    loaded = prediction.Predictions.load(path)
+    assert loaded.settings == settings and list(loaded.files) == [str(p.resolve()) for p in data.files]
+    for name in ("spike_probability", "soma_prediction_mV", "dendritic_prediction", "y_spike", "y_soma_mV"):
+        assert getattr(loaded, name).dtype == getattr(streamed, name).dtype
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(streamed, name))
+    assert not list(path.parent.glob(".*"))  # written atomically: no temporary file left
+
+
+def test_data_mistakes_are_user_errors(tmp_path):
+    from neuron_as_dnn import dataset, errors, prediction, synthetic_data
+
+    with pytest.raises(errors.MissingFileError, match="does not exist"):
+        prediction.open_evaluation_data(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(errors.MissingFileError, match="no dataset files"):
+        prediction.open_evaluation_data(tmp_path / "empty")
+    for duration in (400, 900):
+        params, sims = synthetic_data.make_synthetic_experiment(1, duration, num_segments=4, with_dvt=False,
+                                                                seed=duration)
+        dataset.write_experiment_file(tmp_path / f"d{duration}" / dataset.dataset_file_name(params), params, sims)
+    with pytest.raises(errors.UserError, match="need to be longer"):
+        prediction.open_evaluation_data(tmp_path / "d400")
+    (short_file,) = (tmp_path / "d400").glob("*.p")
+    (tmp_path / "d900" / short_file.name).write_bytes(short_file.read_bytes())
+    with pytest.raises(errors.UserError, match="differ in duration"):
+        prediction.open_evaluation_data(tmp_path / "d900")
+    assert prediction.data_synapse_type(tmp_path / "L5PC_AMPA_SK_valid") == "AMPA_SK"
+    assert prediction.data_synapse_type(tmp_path / "L5PC_AMPA_test") == "AMPA"
+    assert prediction.data_synapse_type(tmp_path / "my_data") is None

@@ -1,11 +1,14 @@
-"""The integrate-and-fire neuron (§4.3), its data sets, and the Fig. 1 pipeline end to end (§4.4, §4.5)."""
+"""The integrate-and-fire neuron, its data sets, and the Fig. 1 pipeline end to end, including the saved run and
+its redraw (docs/integrate_and_fire.md)."""
 import importlib.util
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from neuron_as_dnn import integrate_and_fire as iaf
+from neuron_as_dnn import integrate_and_fire_experiment as experiment
 from neuron_as_dnn.figures import integrate_and_fire as figures
 from neuron_as_dnn.paths import REPO_ROOT
 
@@ -14,7 +17,7 @@ INPUT_STATISTICS = iaf.IntegrateAndFireInputStatistics()
 
 
 def reference_simulation(inputs: np.ndarray, neuron: iaf.IntegrateAndFireNeuron):
-    """§4.3 written literally: per-synapse convolution, weighted sum, and a reset written into the future."""
+    """The neuron's definition written literally: per-synapse convolution, weighted sum, and a reset written into the future."""
     kernel = neuron.kernel
     duration = inputs.shape[1]
     traces = np.array([np.convolve(row.astype(float), kernel)[:duration] for row in inputs])
@@ -116,7 +119,7 @@ def test_dataset_is_seeded_chunk_independent_and_reloadable(tmp_path):
 def test_model_is_causal_with_two_heads():
     import keras
     keras.utils.set_random_seed(0)
-    model = iaf.build_network(100, iaf.NetworkConfig())
+    model = experiment.build_network(100, experiment.NetworkConfig())
     assert model.get_layer("layer_1").kernel.shape == (80, 100, 1)
     assert model.output_names == ["spikes", "soma"]
     inputs = (np.random.default_rng(0).random((2, 300, 100)) < 0.05).astype(np.float32)
@@ -142,8 +145,17 @@ def load_script():
 # About a minute on one core: 3-s simulations, a 200-ms window and a higher learning rate (~1,400 steps;
 # AUC 0.997-0.999 over seeds 1234, 1 and 2).
 FAST_RUN = ["--num-train-simulations", "240", "--num-test-simulations", "40", "--num-training-subsets", "100",
-            "--sim-duration-ms", "3000", "--input-window-size-ms", "200", "--learning-rate", "0.02",
+            "--duration-sec", "3", "--input-window-size-ms", "200", "--learning-rate", "0.02",
             "--num-scatter-points", "5000", "--no-cache-data", "--no-progress"]
+FIGURE_FILES = {f"{name}.{extension}" for name in figures.FIGURES for extension in ("png", "pdf")}
+SAVED_FILES = {experiment.NETWORK_FILE, experiment.PREDICTIONS_FILE, experiment.RESULTS_FILE, experiment.RUN_FILE}
+
+
+@pytest.fixture(scope="module")
+def fast_run(tmp_path_factory):
+    """The FAST_RUN trained once for every test of the saved run (one xdist group keeps them on one worker)."""
+    out_dir = tmp_path_factory.mktemp("fast_run")
+    return out_dir, load_script().main(FAST_RUN + ["--out-dir", str(out_dir)])
 
 
 def check_learned_filter(results):
@@ -157,52 +169,124 @@ def check_learned_filter(results):
     assert np.all(inh[:10] < 0)
 
 
-def test_script_end_to_end_trains_and_draws_figure_1(tmp_path):
-    script = load_script()
-    results = script.main(FAST_RUN + ["--output-dir", str(tmp_path)])
+@pytest.mark.xdist_group("integrate_and_fire_fast_run")
+def test_script_end_to_end_trains_saves_and_draws_figure_1(fast_run):
+    import keras
+
+    out_dir, results = fast_run
     metrics = results["metrics"]
     assert metrics["spike_AUC"] >= 0.99
     assert 0 < metrics["TP_at_desired_FP"] <= 1
     assert metrics["soma_explained_variance_percent"] > 50
     check_learned_filter(results)
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["params"]["num_train_simulations"] == 240 and "environment" in saved
+    assert {path.name for path in out_dir.iterdir()} == SAVED_FILES | FIGURE_FILES
+    assert all((out_dir / name).stat().st_size > 10_000 for name in FIGURE_FILES)
+    saved = json.loads((out_dir / experiment.RESULTS_FILE).read_text())
     assert saved["metrics"]["spike_AUC"] == pytest.approx(metrics["spike_AUC"])
-    assert set(figures.FIGURES) == {"dataset_overview", "learning_curves", "figure1D_learned_weights",
-                                    "figure1B_spike_predictions", "figure1C_voltage_predictions", "figure1_full"}
-    for name in figures.FIGURES:
-        for extension in ("png", "pdf"):
-            path = tmp_path / f"{name}.{extension}"
-            assert path.is_file() and path.stat().st_size > 10_000, path
+    assert set(saved["figures"]) == set(figures.FIGURES)
+    run = json.loads((out_dir / experiment.RUN_FILE).read_text())
+    assert run["params"]["num_train_simulations"] == 240 and run["params"]["duration_sec"] == 3
+    assert run["params"]["seed"] == 1234 and run["params"]["learning_rate"] == 0.02
+    assert run["script"] == "integrate_and_fire_figure_replication.py" and "--duration-sec 3" in run["command_line"]
+    assert "environment" in run and set(run["outputs"]) == SAVED_FILES - {experiment.RUN_FILE} | FIGURE_FILES
+    # The saved network is the trained one: its first layer is the learned filter of the figures.
+    with np.load(out_dir / experiment.PREDICTIONS_FILE) as stored:
+        saved_filter, y_spikes = stored["filter_weights"], stored["y_spikes"]
+    assert y_spikes.shape == (40, 3000)
+    network = keras.saving.load_model(out_dir / experiment.NETWORK_FILE)
+    np.testing.assert_array_equal(experiment.first_layer_filter(network, 80), saved_filter)
+
+
+@pytest.mark.xdist_group("integrate_and_fire_fast_run")
+def test_redraw_rewrites_every_figure_from_the_saved_run_alone(fast_run, tmp_path, monkeypatch):
+    out_dir, _ = fast_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out_dir, copy)
+    for name in FIGURE_FILES:
+        (copy / name).unlink()
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("--redraw must neither generate data nor train")
+
+    monkeypatch.setattr(iaf, "generate_dataset", forbidden)
+    monkeypatch.setattr(experiment, "fit_network", forbidden)
+    written = load_script().main(["--redraw", "--out-dir", str(copy)])
+    assert {path.name for path in written} == FIGURE_FILES == {path.name for path in copy.iterdir()} - SAVED_FILES
+    for name in SAVED_FILES:  # the run's own files are untouched
+        assert (copy / name).read_bytes() == (out_dir / name).read_bytes(), name
+    for name in FIGURE_FILES - {n for n in FIGURE_FILES if n.endswith(".pdf")}:  # PDFs carry a creation date
+        assert (copy / name).read_bytes() == (out_dir / name).read_bytes(), f"{name} differs from the run's"
+
+
+def test_redraw_without_a_saved_run_is_a_user_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        load_script().main(["--redraw", "--out-dir", str(tmp_path)])
+    assert stop.value.code == 2
+    assert "run.json" in capsys.readouterr().err
+
+
+def test_the_script_selects_agg_unless_asked_to_show(tmp_path, monkeypatch):
+    import matplotlib
+
+    backends = []
+    monkeypatch.setattr(matplotlib, "use", lambda backend, **kwargs: backends.append(backend))
+    for show in ([], ["--show"]):
+        with pytest.raises(SystemExit):  # nothing saved in tmp_path: the run stops there, after the backend
+            load_script().main(["--redraw", "--out-dir", str(tmp_path), *show])
+    assert backends == ["Agg"]
 
 
 @pytest.mark.parametrize("override, name", [
     (["--num-train-simulations", "-5"], "num_train_simulations"),
     (["--input-window-size-ms", "7000"], "input_window_size_ms"),
     (["--prediction-overlap-ms", "20"], "prediction_overlap_ms"),
+    (["--duration-sec", "2.0005"], "duration_sec"),
     (["--num-exc-inh-spike-diff-per-100ms-range", "5", "-5"], "num_exc_inh_spike_diff_per_100ms_range"),
 ])
-def test_bad_parameters_fail_early_naming_the_parameter(tmp_path, override, name):
-    script = load_script()
-    with pytest.raises(ValueError, match=name):
-        script.main(override + ["--output-dir", str(tmp_path), "--no-cache-data", "--no-progress"])
-    assert not (tmp_path / "results.json").exists()
+def test_bad_parameters_fail_early_as_one_line_naming_the_option(tmp_path, capsys, override, name):
+    with pytest.raises(SystemExit) as stop:
+        load_script().main(override + ["--out-dir", str(tmp_path), "--no-cache-data", "--no-progress"])
+    assert stop.value.code == 2
+    flag = "--" + name.replace("_", "-")
+    assert capsys.readouterr().err.startswith(f"integrate_and_fire_figure_replication.py: error: {flag}: ")
+    assert not list(tmp_path.iterdir())
 
 
-def test_paper_scale_flag_sets_the_paper_sizes_and_keeps_explicit_overrides(monkeypatch):
-    script = load_script()
+@pytest.fixture
+def captured_params(monkeypatch):
     captured = {}
-    monkeypatch.setattr(script.integrate_and_fire, "run_experiment",
-                        lambda params, *args, **kwargs: captured.update(params) or
-                        {"metrics": {}, "timings_s": {}})
-    script.main(["--paper-scale", "--num-test-simulations", "10"])
-    assert captured["num_train_simulations"] == 12000 and captured["learning_rate"] == 3e-4
-    assert captured["num_training_subsets"] == 100 and captured["num_test_simulations"] == 10
+
+    def fake_run(params, *args, **kwargs):
+        captured.update(params)
+        return {"metrics": {}, "timings_s": {}}
+
+    monkeypatch.setattr(experiment, "run_experiment", fake_run)
+    return captured
+
+
+def test_paper_scale_option_sets_the_paper_sizes_and_keeps_explicit_overrides(captured_params):
+    load_script().main(["--paper-scale", "--num-test-simulations", "10"])
+    assert captured_params["num_train_simulations"] == 12000 and captured_params["learning_rate"] == 3e-4
+    assert captured_params["num_training_subsets"] == 100 and captured_params["num_test_simulations"] == 10
+
+
+def test_paper_scale_edited_in_the_block_takes_effect(captured_params):
+    script = load_script()
+    script.PARAMS.update(paper_scale=True, num_training_subsets=7)
+    script.main([])
+    assert captured_params["num_train_simulations"] == 12000 and captured_params["num_training_subsets"] == 7
+    script.main(["--no-paper-scale"])
+    assert captured_params["num_train_simulations"] == 400 and captured_params["learning_rate"] == 1e-2
+
+
+def test_unset_seed_is_drawn_once_and_recorded():
+    seed = experiment.resolve_seed(None)
+    assert isinstance(seed, int) and 0 <= seed < 2**31
+    assert experiment.resolve_seed(7) == 7
 
 
 @pytest.mark.slow
 def test_small_default_reaches_the_paper_accuracy(tmp_path):
-    results = load_script().main(["--output-dir", str(tmp_path), "--no-progress",
-                                  "--data-dir", str(tmp_path / "data")])
+    results = load_script().main(["--out-dir", str(tmp_path), "--no-progress", "--data-dir", str(tmp_path / "data")])
     assert results["metrics"]["spike_AUC"] >= 0.99
     check_learned_filter(results)

@@ -1,13 +1,12 @@
 """Model builder, names, and loading of our files and of Keras-2 layout .h5 files."""
 import json
-import pickle
 import re
 
 import h5py
 import numpy as np
 import pytest
 
-from neuron_as_dnn import models
+from neuron_as_dnn import errors, models
 
 keras = pytest.importorskip("keras")
 
@@ -19,15 +18,20 @@ def small_architecture(**overrides):
     return models.make_architecture_dict([7, 3], **options)
 
 
-@pytest.fixture(scope="module")
-def small_model():
+def randomised_small_model():
+    """The small network with non-trivial weights, BN statistics and biases, so that loading them is tested."""
     model = models.build_model(small_architecture(), num_dvt_components=4)
     rng = np.random.default_rng(0)
-    for layer in model.layers:  # non-trivial BN statistics and biases, so that loading them is tested
+    for layer in model.layers:
         if layer.weights:
             layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "variance" not in w.name
                                else rng.uniform(0.5, 2.0, w.shape).astype("float32") for w in layer.weights])
     return model
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return randomised_small_model()
 
 
 @pytest.fixture(scope="module")
@@ -176,21 +180,32 @@ def test_authors_keras2_h5_loads_and_predicts_like_its_source(small_model, input
     assert inferred["initializer_per_layer"] == [0.05, 0.05]
 
 
-def test_weights_only_file_with_companion_training_pickle(small_model, inputs, tmp_path):
+def test_weights_only_file_loads_with_a_given_or_guessed_architecture(small_model, inputs, tmp_path):
     architecture = small_architecture()
     weights_path = tmp_path / "net_weights.h5"
     write_keras2_h5(weights_path, small_model, weights_only=True)
-    # weights alone cannot tell the activation; the architecture can be given ...
+    # weights alone cannot tell the activation; the architecture is given (model_folder passes the companion's)
     assert_same_predictions(small_model, models.load_model_file(weights_path, architecture=architecture), inputs)
-    # ... or come from the companion pickle of the best-model export (<name>_model.h5 + <name>_training.pickle)
-    model_path = tmp_path / "net_model.h5"
-    write_keras2_h5(model_path, small_model, weights_only=True)
-    with open(tmp_path / "net_training.pickle", "wb") as handle:
-        pickle.dump({"architecture_dict": architecture}, handle, protocol=2)
-    assert_same_predictions(small_model, models.load_model_file(model_path), inputs)
     guessed, num_dvt = models.architecture_from_weights(models.read_h5_weights(weights_path))
     assert guessed["filter_sizes_per_layer"] == [7, 3] and guessed["num_filters_per_layer"] == [6, 5]
     assert num_dvt == 4
+    assert models.architecture_of_file(weights_path)["activation_function_per_layer"] == ["relu", "relu"]
+
+
+def test_parameters_and_channels_are_read_without_building_the_model(small_model, tmp_path):
+    for architecture, num_dvt in ((models.make_architecture_dict([45] + [19] * 6, 128), 20),
+                                  (models.make_architecture_dict([43], 128), 30), (small_architecture(), 0)):
+        assert models.count_parameters(architecture, num_dvt) == \
+            models.count_trainable_parameters(models.build_model(architecture, num_dvt))
+    assert models.count_parameters(small_architecture(), 4, num_input_channels=10) == \
+        models.count_trainable_parameters(models.build_model(small_architecture(), 4, num_input_channels=10))
+    keras_path, h5_path = models.save_model_files(small_model, tmp_path / "net", small_architecture())
+    keras2_path = tmp_path / "net_model.h5"
+    write_keras2_h5(keras2_path, small_model, keras2_model_config(small_architecture(), 4, 400))
+    for path in (keras_path, h5_path, keras2_path):
+        assert models.model_file_channels(path) == (1278, 4)
+        assert models.architecture_of_file(path)["activation_function_per_layer"] == ["relu", "lrelu"]
+    assert models.architecture_of_file(h5_path) == small_architecture()
 
 
 def test_bad_model_files(small_model, tmp_path):
@@ -208,5 +223,6 @@ def test_bad_model_files(small_model, tmp_path):
     other = models.make_architecture_dict([9, 3], [6, 5], input_window_size=60)
     with pytest.raises(models.ModelFileError, match="layer 'layer_1' weight 'kernel' has shape"):
         models.load_model_file(mismatched, architecture=other)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(errors.MissingFileError):
         models.load_model_file(tmp_path / "absent.h5")
+    assert issubclass(models.ModelFileError, errors.UserError)  # a user's wrong file: one line, no traceback

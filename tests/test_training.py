@@ -1,8 +1,8 @@
-"""DVT PCA, learning schedule, window sampler, and short training runs (checkpoint, reload, resume, backends)."""
+"""fit_CNN's options (presets, errors), DVT PCA, learning schedule, window sampler, and short training runs
+(checkpoints, reload, resume, backends)."""
 import importlib.util
 import json
 import os
-import pickle
 import re
 import subprocess
 import sys
@@ -11,19 +11,21 @@ import threading
 import numpy as np
 import pytest
 
-from neuron_as_dnn import cache, dataset, models, paths, synthetic_data
+from neuron_as_dnn import dataset, errors, models, paths, synthetic_data
+from neuron_as_dnn.dendritic_targets import DVTPCA
+from neuron_as_dnn.model_folder import ModelFolder, read_companion
 
 keras = pytest.importorskip("keras")
-training = pytest.importorskip("neuron_as_dnn.training")
+sampler = pytest.importorskip("neuron_as_dnn.sampler")
+from neuron_as_dnn import training  # noqa: E402
+
 import fit_CNN  # noqa: E402
 
 NUM_SIMS, DURATION_MS = 4, 2000
 
 
-def write_split(folder, seeds, with_dvt=True):
-    for seed in seeds:
-        params, simulations = synthetic_data.make_synthetic_experiment(NUM_SIMS, DURATION_MS, with_dvt=with_dvt, seed=seed)
-        dataset.write_experiment_file(folder / dataset.dataset_file_name(params), params, simulations)
+def write_split(folder, seeds, **options):
+    synthetic_data.write_synthetic_files(folder, seeds, NUM_SIMS, DURATION_MS, **options)
     return folder
 
 
@@ -35,28 +37,119 @@ def data_root(tmp_path_factory):
     return root
 
 
-def tiny_run_arguments(root, models_dir, *extra):
+def data_arguments(root):
     return ["--train-data-dir", str(root / "L5PC_NMDA_train"), "--valid-data-dir", str(root / "L5PC_NMDA_valid"),
-            "--models-dir", str(models_dir), "--num-simulations-per-file", str(NUM_SIMS), "--sim-duration-sec", "2",
+            "--num-simulations-per-file", str(NUM_SIMS), "--duration-sec", "2", "--no-progress",
+            "--log-level", "WARNING"]
+
+
+def tiny_run_arguments(root, out_dir, *extra):
+    return [*data_arguments(root), "--out-dir", str(out_dir),
             "--architecture-preset", "custom", "--filter-sizes-per-layer", "9", "5", "--num-filters-per-layer", "8",
             "--input-window-size", "64", "--num-dvt-components", "3",
             "--schedule-stage-epochs", "2", "1", "--schedule-learning-rates", "0.01", "0.003",
             "--schedule-spike-loss-weights", "1", "2", "--schedule-somatic-loss-weights", "0.02", "0.01",
             "--schedule-dendritic-loss-weights", "0.001", "0.001", "--schedule-batch-sizes", "4",
-            "--num-steps-multiplier", "2", "--checkpoint-val-spike-loss-threshold", "10", "--seed", "3",
-            "--no-progress-bar", "--log-level", "WARNING", *extra]
+            "--num-steps-multiplier", "2", "--checkpoint-val-spike-loss-threshold", "10", "--seed", "3", *extra]
 
 
 @pytest.fixture(scope="module")
 def first_run(data_root, tmp_path_factory):
     """Two of the three schedule epochs of a tiny network, stopped so that it can be resumed."""
-    models_dir = tmp_path_factory.mktemp("models")
-    result = fit_CNN.main(tiny_run_arguments(data_root, models_dir, "--stop-after-schedule-epochs", "2"))
-    return result, models_dir
+    out_dir = tmp_path_factory.mktemp("models")
+    return fit_CNN.main(tiny_run_arguments(data_root, out_dir, "--stop-after-schedule-epochs", "2"))
+
+
+def error_line(capsys, argv):
+    """fit_CNN.main's one-line error (exit status 2) for ``argv``."""
+    with pytest.raises(SystemExit) as stop:
+        fit_CNN.main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fit_CNN.py: error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
 
 
 # ---------------------------------------------------------------------------------------------------------
-# PCA, schedule, configuration
+# Options: presets, the block, mistakes
+# ---------------------------------------------------------------------------------------------------------
+
+def test_presets_fill_the_architecture_and_dvt_components():
+    params = fit_CNN.SCRIPT.parse([])
+    assert params["filter_sizes_per_layer"] == [54, 24, 24] and params["num_filters_per_layer"] == [64]
+    assert models.architecture_prefix("NMDA", training.architecture_from_params(params)) == "NMDA_TCN__DxWxT_3x64x100"
+    assert params["num_dvt_components"] == 20
+    best = training.architecture_from_params(fit_CNN.SCRIPT.parse(["--architecture-preset", "NMDA_TCN_7x128x153"]))
+    assert models.architecture_prefix("NMDA", best) == "NMDA_TCN__DxWxT_7x128x153"
+    assert best["initializer_per_layer"] == [0.002] * 7 and best["l2_regularization_per_layer"] == [1e-8] * 7
+    ampa = fit_CNN.SCRIPT.parse(["--synapse-type", "AMPA", "--architecture-preset", "FCN_1x128x43"])
+    assert models.architecture_prefix("AMPA", training.architecture_from_params(ampa)) == "AMPA_FCN__DxWxT_1x128x43"
+    assert ampa["num_dvt_components"] == 30
+    assert fit_CNN.SCRIPT.parse(["--synapse-type", "AMPA", "--num-dvt-components", "0"])["num_dvt_components"] == 0
+    folders = training.resolve_folders(ampa)
+    assert folders["train_data_dir"] == str(paths.DATA_DIR / "L5PC_AMPA_train")
+    assert folders["out_dir"] == str(paths.MODELS_DIR / "AMPA")
+    assert fit_CNN.SCRIPT.parse(["--duration-sec", "any"])["duration_sec"] is None
+
+
+def test_explicit_option_wins_over_the_preset_even_when_it_equals_the_original_default():
+    params = fit_CNN.SCRIPT.parse(["--architecture-preset", "NMDA_TCN_7x128x153", "--filter-sizes-per-layer",
+                                   "54", "24", "24"])
+    architecture = training.architecture_from_params(params)
+    assert architecture["filter_sizes_per_layer"] == [54, 24, 24] and architecture["num_filters_per_layer"] == [128] * 3
+    wider = fit_CNN.SCRIPT.parse(["--architecture-preset", "NMDA_TCN_7x128x153", "--num-filters-per-layer", "256"])
+    assert training.architecture_from_params(wider)["num_filters_per_layer"] == [256] * 7
+
+
+def test_entry_edited_in_the_block_wins_over_the_preset(monkeypatch):
+    monkeypatch.setitem(fit_CNN.PARAMS, "filter_sizes_per_layer", [30, 20])
+    monkeypatch.setitem(fit_CNN.PARAMS, "num_dvt_components", 7)
+    params = fit_CNN.SCRIPT.parse(["--architecture-preset", "NMDA_TCN_7x128x153", "--synapse-type", "AMPA"])
+    assert params["filter_sizes_per_layer"] == [30, 20] and params["num_filters_per_layer"] == [128]
+    assert params["num_dvt_components"] == 7
+
+
+def test_custom_architecture_needs_its_entries():
+    params = fit_CNN.SCRIPT.parse(["--architecture-preset", "custom", "--num-filters-per-layer", "8"])
+    with pytest.raises(errors.ConfigError, match="--filter-sizes-per-layer: is needed with --architecture-preset"):
+        training.check_params(params)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--schedule-learning-rates", "0.1", "0.2"], "--schedule-learning-rates: has 2 values for 5 schedule stages"),
+    (["--save-formats", "onnx"], "--save-formats: choose from"),
+    (["--num-filters-per-layer", "8", "8"], "2 values for 3 layers"),
+    (["--train-files-per-epoch", "0"], "--train-files-per-epoch: must be a positive integer"),
+    (["--activation-function", "wobble"], "unknown activation"),
+])
+def test_option_mistakes_are_one_line(argv, message, capsys):
+    assert message in error_line(capsys, argv)
+
+
+def test_missing_data_tells_the_user_what_to_do(tmp_path, capsys):
+    err = error_line(capsys, ["--train-data-dir", str(tmp_path / "nowhere"), "--out-dir", str(tmp_path / "m")])
+    assert "simulate_L5PC_and_create_dataset.py" in err and "Kaggle" in err and "nowhere" in err
+    (tmp_path / "empty").mkdir()
+    err = error_line(capsys, ["--train-data-dir", str(tmp_path / "empty"), "--out-dir", str(tmp_path / "m")])
+    assert re.search(r"no dataset files matching \*_128_simulationRuns", err)
+    with pytest.raises(errors.MissingFileError):  # the same mistake, for a caller of the library
+        training.plan_run(fit_CNN.SCRIPT.parse(["--train-data-dir", str(tmp_path / "empty")]))
+
+
+def test_missing_dendritic_voltages_are_explained(tmp_path, capsys):
+    write_split(tmp_path / "L5PC_NMDA_train", [5], with_dvt=False)
+    write_split(tmp_path / "L5PC_NMDA_valid", [6], with_dvt=False)
+    err = error_line(capsys, tiny_run_arguments(tmp_path, tmp_path / "models", "--stop-after-schedule-epochs", "1"))
+    assert "--num-dvt-components 0" in err
+
+
+def test_resume_from_nowhere_is_one_line(tmp_path, capsys):
+    err = error_line(capsys, ["--resume-from", str(tmp_path / "no_such_model")])
+    assert "no_such_model" in err and "does not exist" in err
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PCA and schedule
 # ---------------------------------------------------------------------------------------------------------
 
 def test_dvt_pca_matches_sklearn_whitened_pca():
@@ -66,7 +159,7 @@ def test_dvt_pca_matches_sklearn_whitened_pca():
     mixing = rng.normal(size=(12, 40))
     sims = [(rng.normal(size=(300, 12)) @ mixing - 70.0 + rng.normal(0, 0.1, (300, 40))).T for _ in range(3)]
     sims[0][5, :10] = 30.0  # above the +2 mV clip
-    pca = training.DVTPCA.fit(sims, 5, input_clip_mv=2.0, output_clip=100.0)
+    pca = DVTPCA.fit(sims, 5, input_clip_mv=2.0, output_clip=100.0)
     samples = np.minimum(np.concatenate([s.T for s in sims]), 2.0)
     reference = PCA(n_components=5, whiten=True, svd_solver="full").fit(samples)
     np.testing.assert_allclose(pca.explained_variance, reference.explained_variance_, rtol=1e-6)
@@ -74,10 +167,24 @@ def test_dvt_pca_matches_sklearn_whitened_pca():
     ours, theirs = pca.transform(sims[1].T), reference.transform(np.minimum(sims[1].T, 2.0))
     signs = np.sign(np.sum(ours * theirs, axis=0))  # components are defined up to sign
     np.testing.assert_allclose(ours, theirs * signs, atol=1e-3)
-    clipped = training.DVTPCA.from_dict(dict(pca.to_dict(), output_clip=3.0))
+    np.testing.assert_allclose(pca.inverse_transform(ours), reference.inverse_transform(theirs), atol=1e-3)
+    clipped = DVTPCA.from_dict(dict(pca.to_dict(), output_clip=3.0))
     assert np.abs(clipped.transform(sims[1].T)).max() <= 3.0
     assert clipped.fingerprint != pca.fingerprint
-    assert training.DVTPCA.from_dict(pca.to_dict()).fingerprint == pca.fingerprint
+    assert DVTPCA.from_dict(pca.to_dict()).fingerprint == pca.fingerprint
+
+
+def test_dvt_pca_inverse_transform_gives_back_the_clipped_voltages():
+    rng = np.random.default_rng(1)
+    segments = 30
+    sims = [rng.normal(-65.0, 4.0, (segments, 400)) + rng.normal(0, 3.0, (segments, 1)) for _ in range(3)]
+    pca = DVTPCA.fit(sims, segments, input_clip_mv=-60.0, output_clip=50.0)  # every component kept
+    voltages = sims[1].T  # partly above the -60 mV clip
+    back = pca.inverse_transform(pca.transform(voltages))
+    assert back.shape == voltages.shape and back.dtype == np.float32
+    np.testing.assert_allclose(back, np.minimum(voltages, -60.0), atol=2e-3)
+    fewer = DVTPCA.fit(sims, 4, input_clip_mv=-60.0, output_clip=50.0)
+    assert fewer.inverse_transform(fewer.transform(voltages)).shape == voltages.shape
 
 
 def test_default_schedule_is_the_original():
@@ -94,45 +201,7 @@ def test_default_schedule_is_the_original():
                              "num_steps_multiplier", "batch_size_per_epoch", "loss_weights_per_epoch",
                              "learning_rate_per_epoch", "num_train_steps_per_epoch"}
     # the original's batches per file: int(0.2 * 128 * 6000 / (8 * 400)) = 48, so 6 files -> 288 steps
-    assert training.batches_per_file(0.2, 128, 6000, 8, 400) == 48
-
-
-def test_presets_and_explicit_options():
-    defaults = fit_CNN.PARAMS
-    best = training.architecture_from_config(dict(defaults, architecture_preset="NMDA_TCN_7x128x153"), defaults)
-    assert models.architecture_prefix("NMDA", best) == "NMDA_TCN__DxWxT_7x128x153"
-    assert best["filter_sizes_per_layer"] == [45] + [19] * 6
-    fcn = training.architecture_from_config(dict(defaults, architecture_preset="FCN_1x128x43"), defaults)
-    assert models.architecture_prefix("AMPA", fcn) == "AMPA_FCN__DxWxT_1x128x43"
-    original = training.architecture_from_config(defaults, defaults)
-    assert models.architecture_prefix("NMDA", original) == "NMDA_TCN__DxWxT_3x64x100"
-    assert original["initializer_per_layer"] == [0.002] * 3 and original["l2_regularization_per_layer"] == [1e-8] * 3
-    wider = training.architecture_from_config(
-        dict(defaults, architecture_preset="NMDA_TCN_7x128x153", num_filters_per_layer=[256]), defaults)
-    assert wider["num_filters_per_layer"] == [256] * 7 and wider["filter_sizes_per_layer"][0] == 45
-    resolved = training.resolve_config(dict(defaults, synapse_type="AMPA"))
-    assert resolved["num_dvt_components"] == 30
-    assert resolved["train_data_dir"] == paths.DATA_DIR / "L5PC_AMPA_train"
-    assert resolved["models_dir"] == paths.MODELS_DIR / "AMPA"
-    assert training.resolve_config(defaults)["num_dvt_components"] == 20
-
-
-def test_missing_data_tells_the_user_what_to_do(tmp_path):
-    with pytest.raises(FileNotFoundError) as error:
-        fit_CNN.main(["--train-data-dir", str(tmp_path / "nowhere"), "--models-dir", str(tmp_path / "m")])
-    message = str(error.value)
-    assert "simulate_L5PC_and_create_dataset.py" in message and "Kaggle" in message and "nowhere" in message
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match=r"no dataset files matching \*_128_simulationRuns"):
-        fit_CNN.main(["--train-data-dir", str(tmp_path / "empty"), "--models-dir", str(tmp_path / "m")])
-
-
-def test_missing_dendritic_voltages_are_explained(tmp_path):
-    root = tmp_path
-    write_split(root / "L5PC_NMDA_train", [5], with_dvt=False)
-    write_split(root / "L5PC_NMDA_valid", [6], with_dvt=False)
-    with pytest.raises(dataset.DatasetFormatError, match="--num-dvt-components 0"):
-        fit_CNN.main(tiny_run_arguments(root, root / "models", "--stop-after-schedule-epochs", "1"))
+    assert sampler.batches_per_file(0.2, 128, 6000, 8, 400) == 48
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -141,17 +210,17 @@ def test_missing_dendritic_voltages_are_explained(tmp_path):
 
 def test_sampler_windows_are_slices_of_the_canonical_tensors(data_root, tmp_path):
     files = dataset.find_dataset_files(data_root / "L5PC_NMDA_train", None, None)
-    pca = training.DVTPCA.fit((s for s in np.random.default_rng(0).normal(-70, 5, (4, 639, 50))), 3)
-    sampler = training.WindowSampler(files, batch_size=5, window_size=100, batches_per_file=3, files_per_epoch=2,
-                                     cache_dir=tmp_path, dvt_pca=pca, seed=11)
-    assert len(sampler) == 6
+    pca = DVTPCA.fit((s for s in np.random.default_rng(0).normal(-70, 5, (4, 639, 50))), 3)
+    windows = sampler.WindowSampler(files, batch_size=5, window_size=100, batches_per_file=3, files_per_epoch=2,
+                                    cache_dir=tmp_path, dvt_pca=pca, seed=11)
+    assert len(windows) == 6
     tensors = {f: dataset.canonical_tensors(dataset.read_experiment_file(f)) for f in files}
     for index in (0, 4):
-        X, (y_spike, y_soma, y_dvt) = sampler[index]
+        X, (y_spike, y_soma, y_dvt) = windows[index]
         assert X.shape == (5, 100, 1278) and X.dtype == np.float32
         assert y_spike.shape == (5, 100, 1) and y_soma.shape == (5, 100, 1) and y_dvt.shape == (5, 100, 3)
-        path, sims, ends = sampler.window_positions(index)
-        assert path == sampler.epoch_files[index // 3] and len(set(ends)) == 5
+        path, sims, ends = windows.window_positions(index)
+        assert path == windows.epoch_files[index // 3] and len(set(ends)) == 5
         assert ends.min() >= 500 and ends.max() < DURATION_MS
         reference = tensors[path]
         for row, (sim, end) in enumerate(zip(sims, ends)):
@@ -160,29 +229,29 @@ def test_sampler_windows_are_slices_of_the_canonical_tensors(data_root, tmp_path
             np.testing.assert_allclose(y_soma[row, :, 0], reference.y_soma[sim, end - 100:end], atol=1e-6)
             expected_dvt = pca.transform(reference.y_DVT[sim, end - 100:end]).astype(np.float16)
             np.testing.assert_allclose(y_dvt[row], expected_dvt, atol=1e-3)
-    again = sampler[4]
-    np.testing.assert_array_equal(again[0], sampler[4][0])  # reproducible by (seed, epoch, index)
+    again = windows[4]
+    np.testing.assert_array_equal(again[0], windows[4][0])  # reproducible by (seed, epoch, index)
 
 
 def test_sampler_rotates_files_with_bounded_memory_and_threads(data_root, tmp_path):
     files = dataset.find_dataset_files(data_root / "L5PC_NMDA_train", None, None) + \
         dataset.find_dataset_files(data_root / "L5PC_NMDA_valid", None, None)
-    sampler = training.WindowSampler(files, batch_size=4, window_size=64, batches_per_file=2, files_per_epoch=3,
-                                     cache_dir=tmp_path, max_files_in_memory=1, seed=0, workers=2)
+    windows = sampler.WindowSampler(files, batch_size=4, window_size=64, batches_per_file=2, files_per_epoch=3,
+                                    cache_dir=tmp_path, max_files_in_memory=1, seed=0, workers=2)
     results = {}
 
     def draw(index):
-        results[index] = sampler[index]
+        results[index] = windows[index]
 
-    threads = [threading.Thread(target=draw, args=(i,)) for i in range(len(sampler))]
+    threads = [threading.Thread(target=draw, args=(i,)) for i in range(len(windows))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(results) == 6 and len(sampler._loaded) == 1
-    assert sorted(sampler.pop_histogram().values()) == [2, 2, 2]
-    assert len(set(sampler.epoch_files)) == 3
-    rotating = training.WindowSampler(files, 4, 64, 2, files_per_epoch=1, cache_dir=tmp_path, seed=0)
+    assert len(results) == 6 and len(windows._loaded) == 1
+    assert sorted(windows.pop_histogram().values()) == [2, 2, 2]
+    assert len(set(windows.epoch_files)) == 3
+    rotating = sampler.WindowSampler(files, 4, 64, 2, files_per_epoch=1, cache_dir=tmp_path, seed=0)
     seen = set()
     for _ in range(12):
         seen.add(rotating.epoch_files[0])
@@ -190,7 +259,7 @@ def test_sampler_rotates_files_with_bounded_memory_and_threads(data_root, tmp_pa
         assert rotating.epoch_files[0] in rotating._loaded and len(rotating._loaded) <= 2
         rotating.on_epoch_end()
     assert seen == set(files) and rotating.epoch == 12
-    fixed = training.WindowSampler(files, 4, 64, 2, 1, cache_dir=tmp_path, fixed=True, seed=0)
+    fixed = sampler.WindowSampler(files, 4, 64, 2, 1, cache_dir=tmp_path, fixed=True, seed=0)
     before = fixed[1][0]
     fixed.on_epoch_end()
     np.testing.assert_array_equal(before, fixed[1][0])  # fixed validation batches
@@ -202,64 +271,99 @@ def test_sampler_rotates_files_with_bounded_memory_and_threads(data_root, tmp_pa
 # Training runs
 # ---------------------------------------------------------------------------------------------------------
 
+CHECKPOINT_NAME = re.compile(r"NMDA_TCN__DxWxT_2x8x13__\d{4}-\d\d-\d\d__\d\d_\d\d__samples_(\d+)__LogLoss_train_\d+"
+                             r"_valid_\d+__ID_\d+")
+
+
 @pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once
-def test_training_lowers_the_loss_and_writes_named_checkpoints(first_run):
-    result, models_dir = first_run
-    history = result.history
+def test_training_lowers_the_loss_and_writes_a_model_folder(first_run):
+    history, folder = first_run.history, first_run.folder
     assert len(history["loss"]) == 4 and history["learning_schedule"] == [0, 0, 1, 1]
     assert history["spikes_loss"][-1] < history["spikes_loss"][0]
     assert history["loss"][-1] < history["loss"][0]
     assert history["learning_rate"] == [0.01] * 4 and history["num_train_samples"] == [4 * 12] * 4
     assert len(history["train_files_histogram"]) == 2
-    assert len(result.checkpoints) == 2
-    pattern = re.compile(r"NMDA_TCN__DxWxT_2x8x13__\d{4}-\d\d-\d\d__\d\d_\d\d__samples_(\d+)__LogLoss_train_\d+"
-                         r"_valid_\d+__ID_\d+")
-    samples = [int(pattern.fullmatch(base.name).group(1)) for base in result.checkpoints]
-    assert samples == [96, 192]
-    for base in result.checkpoints:
+    assert re.fullmatch(r"NMDA_TCN__DxWxT_2x8x13__\d{4}-\d\d-\d\d__\d\d_\d\d__run_\d+", folder.name)
+    assert [int(CHECKPOINT_NAME.fullmatch(c.name).group(1)) for c in first_run.checkpoints] == [96, 192]
+    for checkpoint in first_run.checkpoints:
         for suffix in (".keras", ".h5", ".pickle"):
-            assert base.with_name(base.name + suffix).is_file()
-    assert not [p for p in models_dir.rglob(".*") if p.is_file()]  # no temporary files
-    config = json.loads(result.run_state.with_name(result.run_state.name + ".config.json").read_text())
-    assert config["config"]["seed"] == 3 and config["next_schedule_epoch"] == 2
-    assert "keras" in config["environment"] and len(config["checkpoints"]) == 2
+            assert (folder.checkpoints_dir / (checkpoint.name + suffix)).is_file()
+    assert sorted(p.name for p in folder.path.iterdir()) == [
+        "architecture.json", "checkpoints", "config.json", "data.json", "dvt_pca.npz", "history.json",
+        "learning_schedule.json", "state.keras"]
+    assert not [p for p in folder.path.parent.rglob(".*") if p.is_file()]  # no temporary files
+    config = json.loads((folder.path / "config.json").read_text())
+    assert config["params"]["seed"] == 3 and config["resumed_from"] is None
+    assert config["params"]["out_dir"] == str(folder.path.parent) and config["script"] == "fit_CNN.py"
+    assert "keras" in config["environment"] and "--seed 3" in config["command_line"]
+    assert json.loads((folder.path / "history.json").read_text())["loss"] == history["loss"]
 
 
 @pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once
 def test_checkpoint_reloads_and_predicts_identically(first_run):
-    result, _ = first_run
-    base = result.checkpoints[-1]
-    with open(base.with_name(base.name + ".pickle"), "rb") as handle:
-        companion = pickle.load(handle)
+    checkpoint = first_run.checkpoints[-1]
+    companion = read_companion(checkpoint.companion_path)
     assert set(companion) == {"data_dict", "architecture_dict", "learning_schedule_dict", "training_history_dict",
                               "dvt_pca"}
     assert set(companion["architecture_dict"]) == set(models.ARCHITECTURE_KEYS)
     assert set(companion["data_dict"]) == {"train_files", "valid_files", "test_files"}
     assert companion["dvt_pca"]["components"].shape == (3, 639)
-    assert companion["training_history_dict"]["loss"] == result.history["loss"]
+    assert companion["training_history_dict"]["loss"] == first_run.history["loss"]
     x = (np.random.default_rng(0).random((2, 300, 1278)) < 0.02).astype("float32")
-    expected = result.model.predict(x, verbose=0)
+    expected = first_run.model.predict(x, verbose=0)
     for suffix in (".keras", ".h5"):
-        reloaded = models.load_model_file(base.with_name(base.name + suffix))
+        reloaded = models.load_model_file(checkpoint.model_path.with_suffix(suffix))
         for a, b in zip(expected, reloaded.predict(x, verbose=0)):
             np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 @pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once
-def test_resume_continues_the_schedule(first_run, data_root, tmp_path):
-    result, _ = first_run
-    state = str(result.run_state) + ".pickle"
-    resumed = fit_CNN.main(tiny_run_arguments(data_root, tmp_path, "--resume-from", state))
+def test_resume_from_the_model_folder_continues_the_schedule_in_it(first_run, data_root, tmp_path):
+    folder = first_run.folder
+    resumed = fit_CNN.main(tiny_run_arguments(data_root, tmp_path, "--resume-from", str(folder.path)))
+    assert resumed.folder.path == folder.path and not list(tmp_path.iterdir())
     history = resumed.history
     assert history["learning_schedule"] == [0, 0, 1, 1, 2, 2]
-    assert history["loss"][:4] == result.history["loss"]
+    assert history["loss"][:4] == first_run.history["loss"]
     assert history["learning_rate"][-2:] == [0.003, 0.003] and history["loss_weights"][-1] == [2.0, 0.01, 0.001]
-    assert len(resumed.checkpoints) == 1
-    assert "samples_288__" in resumed.checkpoints[0].name
-    with open(resumed.checkpoints[0].with_name(resumed.checkpoints[0].name + ".pickle"), "rb") as handle:
-        companion = pickle.load(handle)
-    with open(state, "rb") as handle:
-        assert companion["dvt_pca"]["mean"].tolist() == pickle.load(handle)["dvt_pca"]["mean"].tolist()
+    assert len(resumed.checkpoints) == 1 and "samples_288__" in resumed.checkpoints[0].name
+    assert len(folder.checkpoints()) == 3 and folder.history["learning_schedule"] == history["learning_schedule"]
+    np.testing.assert_array_equal(read_companion(resumed.checkpoints[0].companion_path)["dvt_pca"]["mean"],
+                                  first_run.folder.dvt_pca.mean)
+    config = folder.config
+    assert config["resumed_from"] == str(folder.path) and len(config["previous_runs"]) == 1
+    assert config["previous_runs"][0]["resumed_from"] is None
+    assert ModelFolder.open(folder.path).summary_row()["num_train_samples"] == 288
+    finished = fit_CNN.main(["--resume-from", str(folder.path), "--no-progress", "--log-level", "ERROR"])
+    assert finished.checkpoints == [] and finished.model is None
+    assert len(folder.config["previous_runs"]) == 1  # a finished run is left as it was
+
+
+@pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once
+def test_resume_refuses_options_that_contradict_the_saved_run(first_run, data_root, capsys):
+    arguments = tiny_run_arguments(data_root, first_run.folder.path.parent, "--resume-from",
+                                   str(first_run.folder.path))
+    err = error_line(capsys, arguments + ["--num-filters-per-layer", "16"])
+    assert "--num-filters-per-layer: the run resumed from" in err and "[8, 8]" in err
+    err = error_line(capsys, arguments + ["--schedule-learning-rates", "0.1", "0.003"])
+    assert "--schedule-learning-rates: the run resumed from" in err and "learning_rate_per_epoch" in err
+
+
+@pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once
+def test_resume_from_an_older_checkpoint_pickle_starts_a_new_folder(first_run, data_root, tmp_path):
+    """The flat layout before model folders: <name>.keras / .h5 + <name>.pickle side by side."""
+    checkpoint = first_run.checkpoints[0]  # after schedule epoch 1 of 3
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for suffix in (".h5", ".pickle"):
+        (flat / (checkpoint.name + suffix)).write_bytes(checkpoint.model_path.with_suffix(suffix).read_bytes())
+    resumed = fit_CNN.main([*data_arguments(data_root), "--out-dir", str(tmp_path / "models"),
+                            "--resume-from", str(flat / (checkpoint.name + ".pickle")),
+                            "--stop-after-schedule-epochs", "1"])
+    assert resumed.folder.path.parent == tmp_path / "models"
+    assert resumed.history["learning_schedule"] == [0, 0, 1, 1]
+    assert resumed.folder.config["resumed_from"].endswith(".pickle")
+    assert resumed.folder.architecture == first_run.folder.architecture
 
 
 @pytest.mark.parametrize("backend", ["jax", "torch"])
@@ -272,9 +376,9 @@ def test_other_backends_train(backend, data_root, tmp_path):
     completed = subprocess.run([sys.executable, str(paths.REPO_ROOT / "fit_CNN.py"), *arguments], env=environment,
                                capture_output=True, text=True, timeout=300, cwd=paths.REPO_ROOT)
     assert completed.returncode == 0, completed.stderr[-3000:]
-    checkpoints = sorted(tmp_path.glob("NMDA_TCN__DxWxT_2x8x13__*.keras"))
-    assert len(checkpoints) == 1
-    reloaded = models.load_model_file(checkpoints[0].with_suffix(".h5"))
+    folder, = ModelFolder.find_all(tmp_path)
+    assert len(folder.checkpoints()) == 1
+    reloaded = models.load_model_file(folder.latest_checkpoint().model_path.with_suffix(".h5"))
     assert [layer.name for layer in reloaded.layers][-3:] == ["spikes", "somatic", "dendritic"]
 
 
@@ -283,6 +387,6 @@ def test_optimizer_state_can_be_kept_across_schedule_epochs_and_resumes(data_roo
                                    "--num-steps-multiplier", "1", "--schedule-batch-sizes", "4", "2")
     first = fit_CNN.main(arguments + ["--stop-after-schedule-epochs", "2"])
     assert int(first.model.optimizer.iterations) == 24  # 2 schedule epochs x 12 steps, one optimiser
-    resumed = fit_CNN.main(arguments + ["--resume-from", str(first.run_state) + ".keras"])
-    assert int(resumed.model.optimizer.iterations) == 48  # the moments came back with the .keras run state
+    resumed = fit_CNN.main(arguments + ["--resume-from", str(first.folder.state_path)])
+    assert int(resumed.model.optimizer.iterations) == 48  # the moments came back with state.keras
     assert resumed.history["batch_size"] == [4, 4, 2] and resumed.history["num_train_steps"] == [12, 12, 24]

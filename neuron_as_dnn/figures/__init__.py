@@ -1,1 +1,10 @@
-"""Figures of the paper, one module per figure family; one function per panel, composed into full figures."""
+"""Figures of the paper, one module per figure family; one function per panel, composed into full figures.
+
+``style`` holds the one palette and font sizes, ``panels`` the panels the figures share. No module here selects
+a matplotlib backend: scripts that only write files select Agg themselves, so interactive use keeps its own.
+"""
+import logging
+
+# matplotlib's PDF backend subsets fonts through fontTools, which logs every table it prunes at INFO
+# (hundreds of lines per figure) under a script's INFO logging.
+logging.getLogger("fontTools").setLevel(logging.WARNING)

@@ -1,91 +1,122 @@
-"""Fig. 1: the integrate-and-fire neuron and its one-filter network (ORIGINAL_IMPLEMENTATION.md §4.5).
+"""Fig. 1: the integrate-and-fire neuron and its one-filter network (docs/integrate_and_fire.md).
 
-One function per panel (each draws into an ``Axes``), composed into the figures saved under ``figures/IF/``:
+The figures saved under ``figures/IF/`` compose the shared ``panels`` with a few of their own (probability
+histograms, residuals, learning curves, and the schematics of the neuron and of its network):
 ``dataset_overview``, ``learning_curves``, ``figure1D_learned_weights``, ``figure1B_spike_predictions``,
-``figure1C_voltage_predictions`` and the combined ``figure1_full``.
+``figure1C_voltage_predictions`` and the combined ``figure1_full``. Everything they draw is one
+``IntegrateAndFireFigureData``, saved as ``predictions.npz`` beside the run's ``results.json`` and ``run.json``,
+so that ``redraw`` draws them again from that folder alone, without data, training or Keras. The backend is
+the caller's choice: a script that only writes files selects Agg.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
-from typing import Any
 
-import matplotlib
+import matplotlib.patches
+import matplotlib.pyplot as plt
+import matplotlib.ticker
+import numpy as np
+from matplotlib import gridspec
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import gridspec  # noqa: E402
-
-from neuron_as_dnn import evaluation, utils  # noqa: E402
+from neuron_as_dnn import errors, integrate_and_fire, utils
+from neuron_as_dnn.figures import panels, style
 
 log = logging.getLogger(__name__)
 
-EXC_COLOR, INH_COLOR = "red", "blue"
-GT_COLOR, PREDICTION_COLOR = "c", "m"
-DRAWN_SPIKE_MV = 40.0
-INSET_FPR_LIMITS = (-0.001, 0.012)
+OVERVIEW_EXAMPLES, OVERVIEW_MS = 3, 2000   # input rasters of the data set overview: 3 simulations, first 2 s
+INSET_FPR_MAX = 0.012
+SCHEMATIC_WINDOW_MS = 400                  # the stretch of the example trace shown in the schematics
+LABELS = ("I&F", "ANN")
+ARRAY_FIELDS = ("filter_weights", "fpr", "tpr", "xcorr", "y_spikes", "y_soma", "spike_probability",
+                "soma_prediction", "example_inputs", "train_examples", "test_examples")
+SCALAR_FIELDS = ("operating_index", "spike_threshold", "example_trace")
+HISTORY_PREFIX = "history."
+PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE = "predictions.npz", "results.json", "run.json"
+# Entries of the parameter block that change only how a saved run is drawn, so ``redraw`` may take new values.
+FIGURE_OPTIONS = ("zoom_fraction", "num_scatter_points", "xcorr_area_half_width_ms")
 
 
 @dataclasses.dataclass
 class IntegrateAndFireFigureData:
-    params: dict
-    neuron: Any
-    history: dict
-    filter_weights: np.ndarray          # (synapses, time), last column = current time
+    """What every Fig. 1 figure draws. Input arrays are boolean (synapses, time) rasters, excitatory rows first."""
+
+    params: dict                   # the run's parameters (neuron, figure options, seed)
+    metrics: dict                  # the headline metrics of results.json
+    history: dict                  # per-subset losses, and ``steps_per_subset``
+    filter_weights: np.ndarray     # (synapses, time), last column = current time
     fpr: np.ndarray
     tpr: np.ndarray
-    operating_point: evaluation.OperatingPoint
-    xcorr: np.ndarray
-    y_spikes: np.ndarray                # (test sims, time)
+    operating_index: int           # ROC vertex whose threshold gives the predicted spikes
+    spike_threshold: float         # predicted spike: probability > threshold
+    xcorr: np.ndarray              # evaluation.spike_cross_correlation
+    y_spikes: np.ndarray           # (test sims, time)
     y_soma: np.ndarray
     spike_probability: np.ndarray
     soma_prediction: np.ndarray
-    predicted_spikes: np.ndarray
-    test_set: Any
-    train_set: Any
-    metrics: dict
+    example_trace: int             # the test trace shown in figure1_full
+    example_inputs: np.ndarray     # its inputs (synapses, time)
+    train_examples: np.ndarray     # (OVERVIEW_EXAMPLES, synapses, OVERVIEW_MS)
+    test_examples: np.ndarray
+
+    @property
+    def predicted_spikes(self) -> np.ndarray:
+        return self.spike_probability > self.spike_threshold
+
+    @property
+    def num_exc(self) -> int:
+        return self.params["num_exc_synapses"]
+
+    def save(self, path: str | os.PathLike) -> None:
+        """The arrays and the history as one ``.npz`` (``params`` and ``metrics`` live in run.json and
+        results.json)."""
+        arrays = {name: np.asarray(getattr(self, name)) for name in ARRAY_FIELDS + SCALAR_FIELDS}
+        arrays.update({HISTORY_PREFIX + key: np.asarray(value) for key, value in self.history.items()})
+        with utils.atomic_write(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, params: dict, metrics: dict) -> "IntegrateAndFireFigureData":
+        with np.load(path) as stored:
+            fields = {name: stored[name] for name in ARRAY_FIELDS}
+            fields.update({name: stored[name].item() for name in SCALAR_FIELDS})
+            history = {key[len(HISTORY_PREFIX):]: stored[key].tolist() for key in stored.files
+                       if key.startswith(HISTORY_PREFIX)}
+        return cls(params=params, metrics=metrics, history=history, **fields)
+
+
+def validate_figure_options(params: dict) -> None:
+    """The ``FIGURE_OPTIONS`` entries of ``params``, checked before any drawing (or long work) starts."""
+    zoom = params["zoom_fraction"]
+    if not (len(zoom) == 2 and 0 <= zoom[0] < zoom[1] <= 1):
+        raise errors.bad_parameter("zoom_fraction", f"needs 0 <= start < end <= 1, got {zoom!r}")
+    if not params["num_scatter_points"] > 0:
+        raise errors.bad_parameter("num_scatter_points", f"must be > 0, got {params['num_scatter_points']!r}")
+    if not 0 < params["xcorr_area_half_width_ms"] <= params["xcorr_half_window_ms"]:
+        raise errors.bad_parameter("xcorr_area_half_width_ms", "must lie in (0, xcorr_half_window_ms], got "
+                                                               f"{params['xcorr_area_half_width_ms']!r}")
+
+
+def choose_example_trace(y_spikes: np.ndarray, preferred: int | None) -> int:
+    """The preferred test trace if it exists, else the one whose spike count is nearest the 75th percentile
+    (a trace with a few spikes, as the paper's example)."""
+    if preferred is not None and 0 <= preferred < len(y_spikes):
+        return int(preferred)
+    counts = np.asarray(y_spikes).sum(axis=1)
+    chosen = int(np.argmin(np.abs(counts - np.percentile(counts, 75))))
+    log.info("example test trace %s is not available; using trace %d (%d spikes)", preferred, chosen, counts[chosen])
+    return chosen
 
 
 # ----------------------------------------------------------------------------------------------------------
-# Panels
+# Panels of Fig. 1 only
 # ----------------------------------------------------------------------------------------------------------
-def plot_input_raster(ax, inputs: np.ndarray, num_exc: int, time_ms: np.ndarray | None = None,
-                      marker_size: float = 2.0) -> None:
-    """Excitatory (red) rows above inhibitory (blue) rows; synapse 0 at the top."""
-    num_synapses, duration = inputs.shape
-    time_ms = np.arange(duration) if time_ms is None else time_ms
-    rows, times = np.nonzero(inputs)
-    is_exc = rows < num_exc
-    y = num_synapses - 1 - rows
-    ax.scatter(time_ms[times[is_exc]], y[is_exc], s=marker_size, c=EXC_COLOR, marker="|", linewidths=0.6)
-    ax.scatter(time_ms[times[~is_exc]], y[~is_exc], s=marker_size, c=INH_COLOR, marker="|", linewidths=0.6)
-    ax.set_xlim(time_ms[0], time_ms[-1] + 1)
-    ax.set_ylim(-1, num_synapses)
-    ax.set_ylabel("synapse")
-
-
-def _with_drawn_spikes(voltage: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    drawn = np.array(voltage, dtype=float, copy=True)
-    drawn[np.asarray(spikes, dtype=bool)] = DRAWN_SPIKE_MV
-    return drawn
-
-
-def plot_voltage_traces(ax, gt_voltage, predicted_voltage, gt_spikes, predicted_spikes, time_ms=None) -> None:
-    """Ground truth (cyan) and prediction (magenta, dotted), each with its spikes drawn to 40 mV."""
-    time_ms = np.arange(len(gt_voltage)) if time_ms is None else time_ms
-    ax.plot(time_ms, _with_drawn_spikes(gt_voltage, gt_spikes), color=GT_COLOR, lw=1.2, label="I&F")
-    ax.plot(time_ms, _with_drawn_spikes(predicted_voltage, predicted_spikes), color=PREDICTION_COLOR, lw=1.0,
-            ls=":", label="ANN")
-    ax.set_xlim(time_ms[0], time_ms[-1])
-
-
-def add_scale_bars(ax, time_ms: float, voltage_mv: float, x0: float, y0: float) -> None:
-    ax.plot([x0, x0 + time_ms], [y0, y0], color="k", lw=2)
-    ax.plot([x0, x0], [y0, y0 + voltage_mv], color="k", lw=2)
-    ax.text(x0 + time_ms / 2, y0, f"{time_ms:g} ms", ha="center", va="top", fontsize=11)
-    ax.text(x0, y0 + voltage_mv / 2, f"{voltage_mv:g} mV ", ha="right", va="center", fontsize=11)
+def plot_raster(ax, inputs: np.ndarray, num_exc: int, **options) -> None:
+    """``panels.plot_input_raster`` of a boolean (synapses, time) matrix."""
+    panels.plot_input_raster(ax, panels.raster_events(inputs[:num_exc]), panels.raster_events(inputs[num_exc:]),
+                             num_exc, len(inputs) - num_exc, time_range=(0, inputs.shape[1]), **options)
 
 
 def symmetric_weight_limit(filter_weights: np.ndarray, num_exc: int, factor: float = 1.05) -> float:
@@ -96,111 +127,25 @@ def symmetric_weight_limit(filter_weights: np.ndarray, num_exc: int, factor: flo
     return limit if limit > 0 else float(np.max(np.abs(filter_weights))) or 1.0
 
 
-def plot_weights_heatmap(ax, filter_weights: np.ndarray, limit: float, colorbar: bool = True):
-    """Filter as (synapses × time before prediction); the right edge is the prediction time."""
-    num_synapses, filter_size = filter_weights.shape
-    image = ax.imshow(filter_weights, cmap="jet", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest",
-                      extent=(-filter_size + 0.5, 0.5, num_synapses - 0.5, -0.5))
-    ax.set_ylabel("synapse index")
-    if colorbar:
-        plt.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="weight")
-    return image
-
-
-def plot_weight_cross_sections(ax, filter_weights: np.ndarray, num_exc: int, individual: bool = True) -> None:
-    """Mean excitatory (red) and inhibitory (blue) weight vs time before the prediction."""
-    filter_size = filter_weights.shape[1]
-    lags = np.arange(-filter_size + 1, 1)
-    for rows, color, label in ((slice(0, num_exc), EXC_COLOR, "Exc"), (slice(num_exc, None), INH_COLOR, "Inh")):
-        weights = filter_weights[rows]
-        if not len(weights):
-            continue
-        if individual:
-            ax.plot(lags, weights.T, color=color, alpha=0.06, lw=0.6)
-        ax.plot(lags, weights.mean(axis=0), color=color, lw=2.5, label=label)
-    ax.axhline(0, color="k", lw=0.5)
-    ax.set_xlim(lags[0], lags[-1])
-    ax.set_xlabel("time before prediction (ms)")
-    ax.set_ylabel("weight")
-    ax.legend(loc="upper left", frameon=False)
-
-
 def plot_probability_histograms(ax, spike_probability, y_spikes, bins: int = 50) -> None:
     """Predicted spike probability given a true spike and given none (densities, log scale)."""
     edges = np.linspace(0, 1, bins + 1)
     spikes = np.asarray(y_spikes, dtype=bool)
-    ax.hist(np.ravel(spike_probability[~spikes]), bins=edges, density=True, color="b", alpha=0.6, label="no spike")
-    ax.hist(np.ravel(spike_probability[spikes]), bins=edges, density=True, color="g", alpha=0.6, label="spike")
+    ax.hist(np.ravel(spike_probability[~spikes]), bins=edges, density=True, color=style.NO_SPIKE, alpha=0.6,
+            label="no spike")
+    ax.hist(np.ravel(spike_probability[spikes]), bins=edges, density=True, color=style.SPIKE, alpha=0.6,
+            label="spike")
     ax.set_yscale("log")
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # labelled minor ticks crowd a short range
     ax.set_xlabel("predicted spike probability")
     ax.set_ylabel("density")
-    ax.legend(frameon=False)
-
-
-def plot_roc(ax, fpr, tpr, point: evaluation.OperatingPoint, auc: float, inset: bool = True) -> None:
-    """ROC curve; the inset zooms on small FP rates and marks the interpolated operating point."""
-    ax.plot(fpr, tpr, color="k", lw=1.5)
-    ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, ls="--")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xticks([0, 0.5, 1])
-    ax.set_yticks([0, 0.5, 1])
-    ax.set_xlabel("false alarm rate")
-    ax.set_ylabel("hit rate")
-    ax.set_title(f"AUC = {auc:.4f}")
-    if inset:
-        inset_ax = ax.inset_axes([0.45, 0.1, 0.5, 0.5])
-        inset_ax.plot(fpr, tpr, color="k", lw=1.5)
-        inset_ax.plot(point.desired_fpr, point.true_positive_rate, "o", color="red", ms=6)
-        inset_ax.set_xlim(*INSET_FPR_LIMITS)
-        visible = tpr[fpr <= INSET_FPR_LIMITS[1]]
-        inset_ax.set_ylim(0, min(1.0, 1.05 * float(visible.max())) if len(visible) and visible.max() > 0 else 1.0)
-        inset_ax.set_title(f"TP {point.true_positive_rate:.3f} @ FP {point.desired_fpr:g}", fontsize=8)
-        inset_ax.tick_params(labelsize=8)
-
-
-def plot_cross_correlation(ax, xcorr: np.ndarray, area_half_width_ms: int) -> None:
-    """Predicted spikes around true spikes (normalised to sum 1), in % per 1-ms bin; ±area shaded."""
-    half_window = (len(xcorr) - 1) // 2
-    offsets = np.arange(-half_window, half_window + 1)
-    area = evaluation.cross_correlation_area(xcorr, area_half_width_ms)
-    ax.plot(offsets, 100 * xcorr, color="k", lw=1.5)
-    near = np.abs(offsets) <= area_half_width_ms
-    ax.fill_between(offsets[near], 100 * xcorr[near], color="orange", alpha=0.5)
-    ax.set_xlim(-half_window, half_window)
-    ax.set_xticks([-half_window, 0, half_window])
-    ax.set_xlabel("Δt (predicted − true spike) (ms)")
-    ax.set_ylabel("predicted spikes (%)")
-    ax.set_title(f"within ±{area_half_width_ms} ms: {100 * area:.1f} %")
-
-
-def scatter_sample(num_points: int, size: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).choice(size, size=min(num_points, size), replace=False)
-
-
-def plot_voltage_scatter(ax, gt_voltage, predicted_voltage, num_points: int, seed: int,
-                         gt_label: str = "I&F (mV)", prediction_label: str = "ANN (mV)") -> None:
-    """Ground truth (jittered by 0.02 mV to break the clipped ties) vs prediction, with the identity line."""
-    gt, predicted = np.ravel(gt_voltage), np.ravel(predicted_voltage)
-    rng = np.random.default_rng(seed)
-    chosen = scatter_sample(num_points, len(gt), seed)
-    ax.scatter(gt[chosen] + 0.02 * rng.standard_normal(len(chosen)), predicted[chosen], s=1, alpha=0.15, c="k",
-               rasterized=True)
-    low, high = np.percentile(predicted, [0.2, 99.8])
-    ax.plot([-90, -50], [-90, -50], color="r", lw=1)
-    ax.set_xlim(low, high)
-    ax.set_ylim(low, high)
-    ticks = np.arange(-56, low - 5, -5)[::-1]
-    ax.set_xticks(ticks)
-    ax.set_yticks(ticks)
-    ax.set_xlabel(gt_label)
-    ax.set_ylabel(prediction_label)
+    ax.legend()
 
 
 def plot_residual_histogram(ax, gt_voltage, predicted_voltage) -> None:
     residuals = np.ravel(predicted_voltage) - np.ravel(gt_voltage)
     rmse = float(np.sqrt(np.mean(residuals ** 2)))
-    ax.hist(residuals, bins=300, color="k", alpha=0.8)
+    ax.hist(residuals, bins=300, color=style.NEUTRAL, alpha=0.8)
     ax.set_xlim(-20, 20)
     ax.set_xlabel("prediction − ground truth (mV)")
     ax.set_ylabel("count")
@@ -216,163 +161,301 @@ def plot_losses(ax, history: dict, key: str, log_scale: bool) -> None:
         ax.set_yscale("log")
     ax.set_xlabel("training steps")
     ax.set_ylabel(key.replace("_", " "))
-    ax.legend(frameon=False)
+    ax.legend()
+
+
+# ---- the schematics: drawn on a canvas of CANVAS units with equal aspect, so circles stay round -----------
+CANVAS = (17.0, 4.0)
+
+
+def _canvas(ax, title: str) -> None:
+    ax.set_xlim(0, CANVAS[0])
+    ax.set_ylim(0, CANVAS[1])
+    ax.set_aspect("equal", adjustable="box")
+    ax.axis("off")
+    ax.set_title(title, loc="left", fontsize=style.TITLE_SIZE, fontweight="bold")
+
+
+def _arrow(ax, start, end, color=style.NEUTRAL) -> None:
+    ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="-|>", color=color, lw=1.5,
+                                                          shrinkA=0, shrinkB=0))
+
+
+def _node(ax, center, radius: float, text: str, face: str = "white", fontsize=style.ANNOTATION_SIZE) -> None:
+    ax.add_patch(matplotlib.patches.Circle(center, radius, facecolor=face, edgecolor=style.NEUTRAL, lw=1.5))
+    ax.text(*center, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _series(ax, values: np.ndarray, box, color, value_range=None, **line) -> None:
+    """A 1-D series scaled into ``box`` = (x, y, width, height) of the canvas."""
+    x, y, width, height = box
+    values = np.asarray(values, dtype=float)
+    low, high = (values.min(), values.max()) if value_range is None else value_range
+    scaled = (values - low) / ((high - low) or 1.0)
+    ax.plot(x + width * np.linspace(0, 1, len(values)), y + height * np.clip(scaled, 0, 1), color=color, **line)
+
+
+def _inset(ax, box, draw, *args, **kwargs):
+    """``draw(inset, *args, **kwargs)`` into an axes over ``box`` = (x, y, width, height) of the canvas, then
+    strip its ticks and labels: a real panel as an icon."""
+    inset = ax.inset_axes(list(box), transform=ax.transData)
+    draw(inset, *args, **kwargs)
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.spines[:].set_visible(True)
+    return inset
+
+
+def plot_neuron_schematic(ax, inputs: np.ndarray, num_exc: int, voltage: np.ndarray, spikes: np.ndarray, *,
+                          tau_ms: float, v_threshold: float, v_reset: float, shown_rows=(6, 3)) -> None:
+    """The I&F neuron: a few of its excitatory and inhibitory input trains (``inputs``, boolean (synapses,
+    time)), each filtered by an exponential synaptic kernel and summed with weight ±1 into the soma, whose
+    voltage fires at the threshold and resets (``voltage``, ``spikes``: the neuron's output on that stretch)."""
+    _canvas(ax, "integrate-and-fire neuron")
+    num_inh = len(inputs) - num_exc
+    counts = inputs.sum(axis=1)
+
+    def busiest(first: int, stop: int, count: int) -> np.ndarray:  # the liveliest rows make the clearest icon
+        return first + np.sort(np.argsort(-counts[first:stop], kind="stable")[:count])
+
+    groups = ((busiest(0, num_exc, shown_rows[0]), 3.65, 2.05, style.EXCITATORY, f"{num_exc} excitatory", "+1"),
+              (busiest(num_exc, num_exc + num_inh, shown_rows[1]), 1.25, 0.35, style.INHIBITORY,
+               f"{num_inh} inhibitory", "−1"))
+    duration = inputs.shape[1]
+    summation = (8.0, 2.0)
+    for rows, top, bottom, color, label, sign in groups:
+        levels = np.linspace(top, bottom, len(rows)) if len(rows) > 1 else np.array([top])
+        for row, level in zip(rows, levels):
+            ax.plot([1.9, 4.3], [level, level], color=color, lw=0.6, alpha=0.5)
+            times = 1.9 + 2.4 * np.flatnonzero(inputs[row]) / duration
+            ax.vlines(times, level - 0.1, level + 0.1, color=color, lw=1.2)
+        ax.text(1.75, (top + bottom) / 2, f"{label}\ninputs", ha="right", va="center", color=color,
+                fontsize=style.ANNOTATION_SIZE)
+        kernel_box = (5.0, (top + bottom) / 2 - 0.45, 1.6, 0.9)
+        for level in levels:
+            ax.plot([4.35, kernel_box[0]], [level, kernel_box[1] + kernel_box[3] / 2], color=color, lw=0.5, alpha=0.6)
+        lags = np.arange(int(5 * tau_ms))
+        kernel = np.exp(-lags / tau_ms)
+        _series(ax, kernel if sign == "+1" else -kernel, kernel_box, color, lw=2)
+        ax.add_patch(matplotlib.patches.Rectangle(kernel_box[:2], *kernel_box[2:], fill=False, lw=1))
+        _arrow(ax, (kernel_box[0] + kernel_box[2], kernel_box[1] + kernel_box[3] / 2),
+               (summation[0] - 0.4, summation[1] + (0.2 if sign == "+1" else -0.2)), color)
+        ax.text(7.0, kernel_box[1] + kernel_box[3] / 2 + (0.25 if sign == "+1" else -0.25), f"w = {sign}",
+                ha="left", va="center", color=color, fontsize=style.ANNOTATION_SIZE)
+    ax.text(5.8, 3.95, f"exponential synaptic current\nkernel e$^{{-t/\\tau}}$, τ = {tau_ms:g} ms", ha="center",
+            va="top", fontsize=style.SMALL_SIZE + 1)
+    _node(ax, summation, 0.35, "Σ")
+    _arrow(ax, (summation[0] + 0.35, summation[1]), (9.1, summation[1]))
+    _node(ax, (9.8, 2.0), 0.7, "soma", face="0.85")
+    ax.text(9.8, 1.0, "V = v$_{reset}$ + c·I", ha="center", va="top", fontsize=style.SMALL_SIZE + 1)
+    _arrow(ax, (10.5, 2.0), (11.2, 2.0))
+    spike_top = v_threshold + 15
+    box = (11.4, 0.5, 4.0, 3.0)
+    value_range = (v_reset - 3, spike_top)
+    _series(ax, panels.with_drawn_spikes(voltage, spikes, spike_top), box, style.GROUND_TRUTH, value_range, lw=1.5)
+    for level, text in ((v_threshold, f"threshold\n{v_threshold:g} mV"), (v_reset, f"reset\n{v_reset:g} mV")):
+        y = box[1] + box[3] * (level - value_range[0]) / (value_range[1] - value_range[0])
+        ax.plot([box[0], box[0] + box[2]], [y, y], color=style.NEUTRAL, lw=0.8, ls="--")
+        ax.text(box[0] + box[2] + 0.1, y, text, ha="left", va="center", fontsize=style.SMALL_SIZE + 1)
+    ax.text(box[0] + box[2] / 2, box[1] + box[3] + 0.1, "output: spikes and somatic voltage", ha="center",
+            va="bottom", fontsize=style.ANNOTATION_SIZE)
+
+
+def plot_network_schematic(ax, inputs: np.ndarray, num_exc: int, filter_weights: np.ndarray,
+                           spike_probability: np.ndarray, voltage: np.ndarray) -> None:
+    """The network: the input raster (``inputs``, boolean (synapses, time)) seen through one causal filter
+    (``filter_weights``, (synapses, filter ms)), then a sigmoid head (spike probability) and a linear head
+    (somatic voltage); ``spike_probability`` and ``voltage`` are its predictions on that stretch."""
+    _canvas(ax, "its network: one filter, two heads")
+    num_synapses, duration = inputs.shape
+    filter_ms = filter_weights.shape[1]
+    raster_box = (0.3, 0.35, 4.6, 3.1)
+    _inset(ax, raster_box, plot_raster, inputs, num_exc, marker_size=5.0, line_width=0.8)
+    receptive = raster_box[2] * filter_ms / duration
+    ax.add_patch(matplotlib.patches.Rectangle((raster_box[0] + raster_box[2] - receptive, raster_box[1] - 0.08),
+                                              receptive, raster_box[3] + 0.16, fill=False, lw=2, ls="--"))
+    ax.text(raster_box[0] + raster_box[2] / 2, raster_box[1] - 0.12,
+            f"inputs: {num_synapses} synapses × {duration} ms", ha="center", va="top", fontsize=style.SMALL_SIZE + 1)
+    _arrow(ax, (raster_box[0] + raster_box[2] + 0.1, 1.9), (5.7, 1.9))
+    filter_box = (5.8, 0.35, 1.8, 3.1)
+    limit = symmetric_weight_limit(filter_weights, num_exc, factor=1.1)
+    _inset(ax, filter_box, panels.plot_filter_heatmap, filter_weights, limit)
+    ax.text(filter_box[0] + filter_box[2] / 2, filter_box[1] - 0.12, f"1 filter, {filter_ms} ms, causal",
+            ha="center", va="top", fontsize=style.SMALL_SIZE + 1)
+    _arrow(ax, (filter_box[0] + filter_box[2] + 0.1, 1.9), (8.3, 1.9))
+    _node(ax, (8.7, 1.9), 0.4, "Σ+b")
+    heads = ((3.0, "σ(a·u + b)", spike_probability, "spike probability"), (0.8, "a·u + b", voltage, "somatic voltage"))
+    for y, formula, values, label in heads:
+        _arrow(ax, (9.1, 1.9), (9.9, y))
+        ax.add_patch(matplotlib.patches.FancyBboxPatch((10.0, y - 0.35), 2.0, 0.7, boxstyle="round,pad=0.05",
+                                                       facecolor="white", edgecolor=style.NEUTRAL))
+        ax.text(11.0, y, formula, ha="center", va="center", fontsize=style.ANNOTATION_SIZE)
+        _arrow(ax, (12.1, y), (12.7, y))
+        _series(ax, values, (12.9, y - 0.5, 3.9, 1.0), style.PREDICTION, lw=1.5)  # own range: the probability stays low
+        ax.text(14.85, y + 0.55, label, ha="center", va="bottom", fontsize=style.ANNOTATION_SIZE)
 
 
 # ----------------------------------------------------------------------------------------------------------
 # Figures
 # ----------------------------------------------------------------------------------------------------------
-def choose_example_trace(y_spikes: np.ndarray, preferred: int | None) -> int:
-    """The preferred test trace if it exists, else the one whose spike count is nearest the 75th percentile
-    (a trace with a few spikes, as the paper's example)."""
-    if preferred is not None and 0 <= preferred < len(y_spikes):
-        return int(preferred)
-    counts = np.asarray(y_spikes).sum(axis=1)
-    chosen = int(np.argmin(np.abs(counts - np.percentile(counts, 75))))
-    log.info("example test trace %s is not available; using trace %d (%d spikes)", preferred, chosen, counts[chosen])
-    return chosen
-
-
-def _zoom_range(duration: int, zoom_fraction) -> tuple[int, int]:
-    return int(zoom_fraction[0] * duration), int(zoom_fraction[1] * duration)
-
-
-def figure_dataset_overview(data: IntegrateAndFireFigureData, num_examples: int = 3, shown_ms: int = 2000):
-    num_exc = data.neuron.num_exc_synapses
+def figure_dataset_overview(data: IntegrateAndFireFigureData):
     fig = plt.figure(figsize=(18, 14))
-    grid = gridspec.GridSpec(4, 2 * num_examples, figure=fig, hspace=0.45, wspace=0.35)
-    for column, (name, dataset) in enumerate((("train", data.train_set), ("test", data.test_set))):
-        for example in range(min(num_examples, len(dataset))):
-            ax = fig.add_subplot(grid[0, column * num_examples + example])
-            inputs = dataset.inputs([example], 0, min(shown_ms, dataset.duration_ms))[0].T
-            plot_input_raster(ax, inputs, num_exc, marker_size=1.0)
-            ax.set_title(f"{name} #{example} inputs")
+    columns = max(len(data.train_examples), len(data.test_examples), 1)
+    grid = gridspec.GridSpec(4, 2 * columns, figure=fig, hspace=0.5, wspace=0.45)
+    for block, (name, examples) in enumerate((("train", data.train_examples), ("test", data.test_examples))):
+        for index, inputs in enumerate(examples):
+            ax = fig.add_subplot(grid[0, block * columns + index])
+            plot_raster(ax, inputs, data.num_exc, marker_size=2.0)
+            ax.set_title(f"{name} #{index} inputs")
             ax.set_xlabel("time (ms)")
+            if index:
+                ax.set_ylabel("")
+    shown = range(min(OVERVIEW_EXAMPLES, len(data.y_spikes)))
     ax = fig.add_subplot(grid[1, :])
-    for example in range(min(num_examples, len(data.test_set))):
-        ax.plot(np.asarray(data.test_set.spikes[example], dtype=float) + 1.2 * example, lw=0.8)
+    for example in shown:
+        ax.plot(np.asarray(data.y_spikes[example], dtype=float) + 1.2 * example, lw=0.8)
     ax.set_title("test output spikes (offset per trace)")
     ax.set_xlabel("time (ms)")
     ax = fig.add_subplot(grid[2, :])
-    for example in range(min(num_examples, len(data.test_set))):
-        ax.plot(data.test_set.soma[example], lw=0.8)
+    for example in shown:
+        ax.plot(data.y_soma[example], lw=0.8)
     ax.set_title("test somatic voltage (clipped at spikes)")
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("mV")
-    ax = fig.add_subplot(grid[3, :num_examples])
-    intervals = np.concatenate([np.diff(np.flatnonzero(trace)) for trace in np.asarray(data.y_spikes)])
-    ax.hist(intervals, bins=np.arange(0, 2001, 5), color="k")
+    ax = fig.add_subplot(grid[3, :columns])
+    intervals = integrate_and_fire.inter_spike_intervals(data.y_spikes)
+    ax.hist(intervals, bins=np.arange(0, 2001, 5), color=style.NEUTRAL)
     ax.set_xlabel("inter-spike interval (ms)")
     ax.set_ylabel("count")
-    ax.set_title(f"test ISIs (CV = {data.test_set.info.get('isi_cv', float('nan')):.2f})")
-    ax = fig.add_subplot(grid[3, num_examples:])
-    ax.hist(np.ravel(data.y_soma), bins=150, color="k")
+    cv = integrate_and_fire.output_statistics(data.y_spikes)["isi_cv"]
+    ax.set_title(f"test ISIs (CV = {cv:.2f})")
+    ax = fig.add_subplot(grid[3, columns:])
+    ax.hist(np.ravel(data.y_soma), bins=150, color=style.NEUTRAL)
     ax.set_xlabel("somatic voltage (mV)")
     ax.set_ylabel("count")
     ax.set_title("test somatic voltage histogram")
     return fig
 
 
-def figure_learning_curves(history: dict):
+def figure_learning_curves(data: IntegrateAndFireFigureData):
     fig, axes = plt.subplots(2, 2, figsize=(14, 9))
     for row, key in enumerate(("spikes_loss", "soma_loss")):
         for column, log_scale in enumerate((False, True)):
-            plot_losses(axes[row, column], history, key, log_scale)
+            plot_losses(axes[row, column], data.history, key, log_scale)
     fig.suptitle("learning curves (one point per training subset)")
     fig.tight_layout()
     return fig
 
 
+def _weights_and_profiles(data: IntegrateAndFireFigureData, ax_weights, ax_profiles, factor: float,
+                          individual: bool):
+    image = panels.plot_filter_heatmap(ax_weights, data.filter_weights,
+                                       symmetric_weight_limit(data.filter_weights, data.num_exc, factor))
+    ax_weights.tick_params(labelbottom=False)
+    panels.plot_filter_profiles(ax_profiles, data.filter_weights, data.num_exc, individual=individual)
+    return image
+
+
 def figure_learned_weights(data: IntegrateAndFireFigureData):
-    num_exc = data.neuron.num_exc_synapses
     fig, axes = plt.subplots(2, 1, figsize=(10, 11), gridspec_kw=dict(height_ratios=[2, 1]), sharex=True)
-    plot_weights_heatmap(axes[0], data.filter_weights, symmetric_weight_limit(data.filter_weights, num_exc))
-    axes[0].set_title("learned filter (rows: exc then inh synapses)")
-    plot_weight_cross_sections(axes[1], data.filter_weights, num_exc)
+    image = _weights_and_profiles(data, axes[0], axes[1], factor=1.05, individual=True)
+    # beside the map, not taken from its width: the map's time axis stays aligned with the profiles below
+    fig.colorbar(image, cax=axes[0].inset_axes([1.02, 0, 0.03, 1]), label="weight")
+    axes[0].set_title("learned filter (rows: excitatory, then inhibitory synapses)")
     fig.tight_layout()
     return fig
+
+
+def _roc(data: IntegrateAndFireFigureData, ax) -> None:
+    panels.plot_roc(ax, data.fpr, data.tpr, point_index=data.operating_index, auc=data.metrics["spike_AUC"],
+                    inset_fpr_max=INSET_FPR_MAX)
 
 
 def figure_spike_predictions(data: IntegrateAndFireFigureData):
     fig, axes = plt.subplots(1, 3, figsize=(20, 6))
     plot_probability_histograms(axes[0], data.spike_probability, data.y_spikes)
-    plot_roc(axes[1], data.fpr, data.tpr, data.operating_point, data.metrics["spike_AUC"])
-    plot_cross_correlation(axes[2], data.xcorr, data.params["xcorr_area_half_width_ms"])
+    _roc(data, axes[1])
+    panels.plot_cross_correlation(axes[2], data.xcorr, area_half_width_ms=data.params["xcorr_area_half_width_ms"])
     fig.tight_layout()
     return fig
 
 
+def _voltage_scatter(data: IntegrateAndFireFigureData, ax) -> None:
+    panels.plot_voltage_scatter(ax, data.y_soma, data.soma_prediction, num_points=data.params["num_scatter_points"],
+                                seed=data.params["seed"], gt_label=f"{LABELS[0]} (mV)",
+                                prediction_label=f"{LABELS[1]} (mV)")
+
+
 def figure_voltage_predictions(data: IntegrateAndFireFigureData):
     fig, axes = plt.subplots(1, 2, figsize=(16, 7))
-    plot_voltage_scatter(axes[0], data.y_soma, data.soma_prediction, data.params["num_scatter_points"],
-                         data.params["random_seed"])
+    _voltage_scatter(data, axes[0])
     axes[0].set_title(f"explained variance {data.metrics['soma_explained_variance_percent']:.1f} %")
     plot_residual_histogram(axes[1], data.y_soma, data.soma_prediction)
     fig.tight_layout()
     return fig
 
 
-def figure_full(data: IntegrateAndFireFigureData):
-    """The combined Fig. 1; the top-left area is left for the illustrations, as in the paper."""
-    params, neuron = data.params, data.neuron
-    trace = choose_example_trace(data.y_spikes, params["example_test_trace"])
-    duration = data.y_spikes.shape[1]
-    time_ms = np.arange(duration)
-    zoom_start, zoom_stop = _zoom_range(duration, params["zoom_fraction"])
+def schematic_window(spikes: np.ndarray, length: int = SCHEMATIC_WINDOW_MS) -> slice:
+    """The ``length`` ms of a trace with the most spikes, the first of them late in the window, so that the
+    schematics show inputs building up to a spike and its reset (the start, without spikes)."""
+    duration = len(spikes)
+    times = np.flatnonzero(spikes)
+    if not len(times) or duration <= length:
+        return slice(0, min(length, duration))
+    starts = np.clip(times - int(0.6 * length), 0, duration - length)
+    counts = [np.count_nonzero((times >= start) & (times < start + length)) for start in starts]
+    start = int(starts[int(np.argmax(counts))])
+    return slice(start, start + length)
 
+
+def _schematics(data: IntegrateAndFireFigureData, ax_neuron, ax_network) -> None:
+    """Both schematics show the same stretch of the example trace (``schematic_window``)."""
+    trace, params = data.example_trace, data.params
+    window = schematic_window(data.y_spikes[trace])
+    inputs = data.example_inputs[:, window]
+    plot_neuron_schematic(ax_neuron, inputs, data.num_exc, data.y_soma[trace, window], data.y_spikes[trace, window],
+                          tau_ms=params["membrane_time_const_ms"], v_threshold=params["v_threshold"],
+                          v_reset=params["v_reset"])
+    plot_network_schematic(ax_network, inputs, data.num_exc, data.filter_weights,
+                           data.spike_probability[trace, window], data.soma_prediction[trace, window])
+
+
+def figure_full(data: IntegrateAndFireFigureData):
+    """The combined Fig. 1: schematics (top left), the example test trace (bottom left), the learned filter,
+    ROC, spike timing and voltage scatter (right column)."""
+    params, trace = data.params, data.example_trace
+    zoom = panels.zoom_range(data.y_soma.shape[1], params["zoom_fraction"])
     fig = plt.figure(figsize=(24, 18.5))
+    _schematics(data, fig.add_axes([0.03, 0.755, 0.64, 0.19]), fig.add_axes([0.03, 0.52, 0.64, 0.19]))
+
     left = gridspec.GridSpec(3, 1, figure=fig, left=0.05, right=0.65, bottom=0.05, top=0.45, hspace=0.15)
     ax_raster = fig.add_subplot(left[0])
-    plot_input_raster(ax_raster, data.test_set.inputs([trace])[0].T, neuron.num_exc_synapses, marker_size=3.0)
+    plot_raster(ax_raster, data.example_inputs, data.num_exc, marker_size=3.0)
     ax_raster.set_title(f"test trace {trace}")
     ax_raster.set_xticks([])
-
-    gt_voltage, predicted_voltage = data.y_soma[trace], data.soma_prediction[trace]
-    gt_spikes, predicted_spikes = data.y_spikes[trace], data.predicted_spikes[trace]
-    ax_full = fig.add_subplot(left[1])
-    plot_voltage_traces(ax_full, gt_voltage, predicted_voltage, gt_spikes, predicted_spikes, time_ms)
-    zoom_low = min(gt_voltage[zoom_start:zoom_stop].min(), predicted_voltage[zoom_start:zoom_stop].min()) - 2.5
-    ax_full.add_patch(matplotlib.patches.Rectangle((zoom_start, zoom_low), zoom_stop - zoom_start, -49 - zoom_low,
-                                                   fill=False, ls="--", color="k"))
-    full_low = min(gt_voltage.min(), predicted_voltage.min())
-    # Scale bars in the margin left of and below the trace, so they never cover it.
-    add_scale_bars(ax_full, 600, 40, x0=-0.03 * duration, y0=full_low - 8)
-    ax_full.set_xlim(-0.04 * duration, duration)
-    ax_full.set_ylim(full_low - 15, DRAWN_SPIKE_MV + 5)
-    ax_full.axis("off")
-    ax_full.legend(loc="upper right", frameon=False, fontsize=12)
-
-    ax_zoom = fig.add_subplot(left[2])
-    zoom = slice(zoom_start, zoom_stop)
-    plot_voltage_traces(ax_zoom, gt_voltage[zoom], predicted_voltage[zoom], gt_spikes[zoom], predicted_spikes[zoom],
-                        time_ms[zoom])
-    zoom_length = zoom_stop - zoom_start
-    add_scale_bars(ax_zoom, 100, 8, x0=zoom_start - 0.03 * zoom_length, y0=zoom_low - 1.5)
-    ax_zoom.set_xlim(zoom_start - 0.04 * zoom_length, zoom_stop)
-    ax_zoom.set_ylim(zoom_low - 3, -49)
-    ax_zoom.axis("off")
+    panels.plot_trace_with_zoom(fig.add_subplot(left[1]), fig.add_subplot(left[2]), data.y_soma[trace],
+                                data.soma_prediction[trace], data.y_spikes[trace], data.predicted_spikes[trace], zoom,
+                                labels=LABELS)
 
     right = gridspec.GridSpec(12, 2, figure=fig, left=0.73, right=0.97, bottom=0.05, top=0.95, hspace=1.2, wspace=0.4)
     ax_weights = fig.add_subplot(right[0:5, :])
-    limit = symmetric_weight_limit(data.filter_weights, neuron.num_exc_synapses, factor=1.1)
-    image = plot_weights_heatmap(ax_weights, data.filter_weights, limit, colorbar=False)
+    ax_profiles = fig.add_subplot(right[5:7, :], sharex=ax_weights)
+    image = _weights_and_profiles(data, ax_weights, ax_profiles, factor=1.1, individual=False)
     colorbar_ax = ax_weights.inset_axes([0.05, 1.04, 0.4, 0.04])
     fig.colorbar(image, cax=colorbar_ax, orientation="horizontal")
     colorbar_ax.xaxis.set_ticks_position("top")
-    ax_weights.tick_params(labelbottom=False)
-    ax_sections = fig.add_subplot(right[5:7, :], sharex=ax_weights)
-    plot_weight_cross_sections(ax_sections, data.filter_weights, neuron.num_exc_synapses, individual=False)
-
-    plot_roc(fig.add_subplot(right[7:9, 0]), data.fpr, data.tpr, data.operating_point, data.metrics["spike_AUC"])
-    plot_cross_correlation(fig.add_subplot(right[7:9, 1]), data.xcorr, params["xcorr_area_half_width_ms"])
-    plot_voltage_scatter(fig.add_subplot(right[9:12, :]), data.y_soma, data.soma_prediction,
-                         params["num_scatter_points"], params["random_seed"])
+    _roc(data, fig.add_subplot(right[7:9, 0]))
+    panels.plot_cross_correlation(fig.add_subplot(right[7:9, 1]), data.xcorr,
+                                  area_half_width_ms=params["xcorr_area_half_width_ms"])
+    _voltage_scatter(data, fig.add_subplot(right[9:12, :]))
     return fig
 
 
 FIGURES = {
     "dataset_overview": figure_dataset_overview,
-    "learning_curves": lambda data: figure_learning_curves(data.history),
+    "learning_curves": figure_learning_curves,
     "figure1D_learned_weights": figure_learned_weights,
     "figure1B_spike_predictions": figure_spike_predictions,
     "figure1C_voltage_predictions": figure_voltage_predictions,
@@ -380,13 +463,38 @@ FIGURES = {
 }
 
 
-def draw_all(data: IntegrateAndFireFigureData, output_dir: str | Path) -> list[Path]:
-    """Draw every figure and save it as PNG and PDF under ``output_dir``; returns the file paths."""
+def draw_all(data: IntegrateAndFireFigureData, out_dir: str | Path, show: bool = False) -> list[Path]:
+    """Draw every figure of ``FIGURES`` and save it as PNG and PDF in ``out_dir``; returns the file paths.
+    With ``show`` the figures also stay open and are shown at the end (an interactive backend is the
+    caller's)."""
     paths: list[Path] = []
-    for name, draw in FIGURES.items():
-        fig = draw(data)
-        try:
-            paths += utils.save_figure(fig, output_dir, name)
-        finally:
-            plt.close(fig)
+    with style.context():
+        for name, draw in FIGURES.items():
+            fig = draw(data)
+            try:
+                paths += utils.save_figure(fig, out_dir, name)
+            finally:
+                if not show:
+                    plt.close(fig)
+    if show:
+        plt.show()
     return paths
+
+
+def redraw(out_dir: str | os.PathLike, overrides: dict | None = None, show: bool = False) -> list[Path]:
+    """Draw every figure again from a folder written by the I&F experiment, without data or training.
+
+    ``overrides`` may change the ``FIGURE_OPTIONS`` of the saved run; the saved files are left as they are."""
+    out_dir = Path(out_dir)
+    missing = [name for name in (RUN_FILE, RESULTS_FILE, PREDICTIONS_FILE) if not (out_dir / name).is_file()]
+    if missing:
+        raise errors.MissingFileError(f"{out_dir}: no complete saved run ({', '.join(missing)} missing); "
+                                      f"run integrate_and_fire_figure_replication.py without --redraw first")
+    unknown = set(overrides or {}) - set(FIGURE_OPTIONS)
+    if unknown:
+        raise ValueError(f"redraw can change only {FIGURE_OPTIONS}, not {sorted(unknown)}")
+    params = dict(utils.read_json(out_dir / RUN_FILE)["params"], **(overrides or {}))
+    validate_figure_options(params)
+    data = IntegrateAndFireFigureData.load(out_dir / PREDICTIONS_FILE, params,
+                                           utils.read_json(out_dir / RESULTS_FILE)["metrics"])
+    return draw_all(data, out_dir, show=show)

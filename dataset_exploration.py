@@ -1,0 +1,79 @@
+"""Explore a dataset folder: input, output and voltage statistics, as figures and a summary table.
+
+The original's dataset_exploration.py, with numbers: for one folder of simulation files it draws the input
+raster and per-subtree input rates of a typical simulation, the rates of every synapse group, the
+excitation / inhibition balance, output spike counts and inter-spike intervals, the somatic and nexus
+voltage distributions and, when the files hold them, the dendritic voltages and their correlations; it
+writes every statistic to summary.csv and summary.json beside the figures. Examples:
+
+    python dataset_exploration.py                                  # data/L5PC_NMDA_test/
+    python dataset_exploration.py --data-dir data/demo             # the demo's two simulations
+    python dataset_exploration.py --data-dir data/L5PC_AMPA_test --max-files 2 --show
+"""
+import logging
+from pathlib import Path
+
+from neuron_as_dnn import cli, paths
+
+PARAMS = dict(
+    data_dir=None,         # a folder of dataset files; None: data/L5PC_NMDA_test/
+    max_files=None,        # the first N files (sorted by name); None: all
+    out_dir=None,          # None: figures/<data folder name>/
+    example_index=None,    # the simulation shown in the example figures; None: typical (spike count nearest
+                           # the median of those with 3-30 spikes)
+    morphology=None,       # cell1.asc for the morphology panels; None: $L5PC_MORPHOLOGY or the downloaded copy
+    seed=None,             # picks the random example traces; None: random, then recorded
+    show=False,            # open the figures in a window as well
+    progress=True,
+    log_level="INFO",
+)
+HELP = {
+    "data_dir": "folder of dataset files (default data/L5PC_NMDA_test/)",
+    "max_files": "use only the first N files of the folder",
+    "example_index": "simulation (row over all files) of the example figures",
+    "show": "show the figures interactively after saving them",
+}
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
+                    types={"data_dir": str, "out_dir": str, "morphology": str, "max_files": int,
+                           "example_index": int})
+log = logging.getLogger("dataset_exploration")
+
+
+def run(params: dict) -> dict:
+    import matplotlib
+    import numpy as np
+
+    if not params["show"]:
+        matplotlib.use("Agg")
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting logs every table at INFO
+    from neuron_as_dnn import dataset_statistics, utils
+    from neuron_as_dnn.figures import dataset_exploration, morphology
+
+    data_dir = Path(params["data_dir"] or paths.DATA_DIR / "L5PC_NMDA_test")
+    out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / data_dir.resolve().name)
+    if params["seed"] is None:
+        params["seed"] = int(np.random.default_rng().integers(2**31))
+    data = dataset_statistics.load_folder(data_dir, params["max_files"])
+    summary = dataset_statistics.summarize(data)
+    written = dataset_statistics.write_summary(out_dir, summary)
+    cell = morphology.try_load_morphology(params["morphology"])
+    written += dataset_exploration.plot_all(data, out_dir, example=params["example_index"], morphology=cell,
+                                            seed=params["seed"])
+    utils.write_provenance(out_dir / "provenance.json", params, files=[str(p) for p in data.files])
+    print(f"{data.num_simulations} simulations of {len(data.files)} file(s) in {data_dir}: "
+          f"{summary['output_rate_hz_mean']:.2f} Hz output, {summary['spikes_per_simulation_mean']:.1f} spikes "
+          f"per simulation, ISI CV {summary['isi_cv_all_intervals']:.2f}; "
+          f"{len(written)} files in {out_dir}")
+    if params["show"]:
+        from neuron_as_dnn.figures.main_figure import show_saved_figures
+
+        show_saved_figures(written)
+    return summary
+
+
+def main(argv=None):
+    return SCRIPT.run(run, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,493 @@
+"""A trained model is a folder: everything one training run wrote, and the one class that opens it.
+
+Our layout (``fit_CNN.py``), one folder per run, ``<out_dir>/<prefix>__<YYYY-MM-DD>__<HH>_<MM>__run_<id>/``::
+
+    config.json             how the run was made (``utils.provenance_record``: parameters, seed, command line,
+                            commit, versions), with ``resumed_from`` and the records of earlier invocations
+    architecture.json       architecture_dict
+    learning_schedule.json  learning_schedule_dict
+    history.json            training_history_dict, rewritten after every schedule epoch
+    data.json               data_dict: train / valid / test file lists
+    dvt_pca.npz             the whitened PCA of the dendritic targets (absent without them)
+    state.keras             the latest model with its optimiser state: where a resumed run starts
+    checkpoints/<name>.keras, <name>.h5, <name>.pickle
+                            the original's checkpoint names and companion pickle (its four dicts + dvt_pca)
+    evaluation/, predictions/   written later by the evaluation scripts
+
+and ``<out_dir>/summary.csv``, one row per model folder, rewritten whenever a run saves.
+
+The authors' layout (their ``best_models/<prefix>/``): ``<name>_model.h5`` (Keras 2) with its companion
+``<name>_training.pickle``. ``ModelFolder`` reads both, so evaluation and figures need not care which.
+See ``docs/model_folder.md``.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+import math
+import os
+import pickle
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from neuron_as_dnn import errors, models, safe_pickle, utils
+from neuron_as_dnn.dendritic_targets import DVTPCA
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+ARCHITECTURE_FILE = "architecture.json"
+LEARNING_SCHEDULE_FILE = "learning_schedule.json"
+HISTORY_FILE = "history.json"
+DATA_FILE = "data.json"
+DVT_PCA_FILE = "dvt_pca.npz"
+STATE_FILE = "state.keras"
+CHECKPOINTS_DIR = "checkpoints"
+SUMMARY_FILE = "summary.csv"
+
+COMPANION_KEYS = ("data_dict", "architecture_dict", "learning_schedule_dict", "training_history_dict")
+SUMMARY_COLUMNS = ("folder", "synapse_type", "network_type", "depth", "width", "receptive_field_ms",
+                   "num_parameters", "num_train_samples", "num_checkpoints", "best_val_spike_loss",
+                   "last_val_spike_loss", "created", "git_commit")
+NO_MODEL_HINT = ("no model in this folder (expected config.json + checkpoints/ from fit_CNN.py, or the authors' "
+                 "<name>_model.h5 + <name>_training.pickle)")
+
+# The one place that knows how a model file and its companion pickle are named: (model file suffixes in order
+# of preference, companion suffix). The authors' export comes first: "_model.h5" also ends in ".h5".
+MODEL_SUFFIXES = (".keras", ".h5")          # .keras first: it also holds the optimiser state
+COMPANION_SUFFIX = ".pickle"
+AUTHORS_MODEL_SUFFIX = "_model.h5"
+NAMING_CONVENTIONS = (((AUTHORS_MODEL_SUFFIX,), "_training.pickle"),   # the authors' best_models export
+                      (MODEL_SUFFIXES, COMPANION_SUFFIX))               # fit_CNN's checkpoints, theirs and ours
+_DATE_IN_NAME = re.compile(r"__(\d{4}-\d\d-\d\d)__(\d\d)_(\d\d)(?:__|$)")
+_SAMPLES_IN_NAME = re.compile(r"__samples_(\d+)__")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    name: str                      # file stem; the authors' without "_model"
+    model_path: Path               # .keras (ours) or .h5 (the authors' "<name>_model.h5")
+    companion_path: Path | None    # the companion pickle, if there is one
+
+
+def _split_file_name(file_name: str) -> tuple[str, tuple[str, ...], str]:
+    """(checkpoint name, its model file suffixes, its companion suffix); a name without suffix is fit_CNN's."""
+    for model_suffixes, companion_suffix in NAMING_CONVENTIONS:
+        for suffix in (*model_suffixes, companion_suffix):
+            if file_name.endswith(suffix):
+                return file_name[:-len(suffix)], model_suffixes, companion_suffix
+    return file_name, MODEL_SUFFIXES, COMPANION_SUFFIX
+
+
+def checkpoint_of(path: str | os.PathLike) -> Checkpoint | None:
+    """The checkpoint that ``path`` (any of its files, or its name without suffix) belongs to, following
+    ``NAMING_CONVENTIONS``; None when it has no model file."""
+    path = Path(path)
+    name, model_suffixes, companion_suffix = _split_file_name(path.name)
+    model_path = next((p for p in (path.with_name(name + s) for s in model_suffixes) if p.is_file()), None)
+    if model_path is None:
+        return None
+    companion = path.with_name(name + companion_suffix)
+    return Checkpoint(name, model_path, companion if companion.is_file() else None)
+
+
+def read_companion(path: str | os.PathLike) -> dict:
+    """A companion pickle (ours or the authors'), read without running code, with the original's four dicts."""
+    companion = safe_pickle.load(path, "model companion pickle")
+    if not isinstance(companion, dict):
+        raise errors.FileContentError(path, f"holds a {type(companion).__name__}, not a model companion dict")
+    missing = [key for key in COMPANION_KEYS if key not in companion]
+    if missing:
+        raise errors.FileContentError(path, f"lacks {missing}, which a model companion pickle holds")
+    return companion
+
+
+def write_companion(path: Path, data_dict: Mapping, architecture: Mapping, learning_schedule: Mapping,
+                    history: Mapping, dvt_pca: DVTPCA | None) -> None:
+    # protocol 2 and plain containers, so that the authors' Python-2-era tools read it too
+    contents = {"data_dict": dict(data_dict), "architecture_dict": dict(architecture),
+                "learning_schedule_dict": dict(learning_schedule), "training_history_dict": dict(history),
+                "dvt_pca": None if dvt_pca is None else dvt_pca.to_dict()}
+    with utils.atomic_write(path, "wb") as handle:
+        pickle.dump(contents, handle, protocol=2)
+
+
+def _synapse_type_from_name(name: str) -> str:
+    """``AMPA_SK_TCN__DxWxT_...`` -> ``AMPA_SK``: the text before the network type."""
+    return name.split("__")[0].rsplit("_", 1)[0]
+
+
+def _samples_in_name(name: str) -> int:
+    found = _SAMPLES_IN_NAME.search(name)
+    return int(found.group(1)) if found else -1
+
+
+def run_folder_name(prefix: str, when: datetime.datetime, run_id: int) -> str:
+    """``<prefix>__<YYYY-MM-DD>__<HH>_<MM>__run_<id>``,
+    e.g. ``NMDA_TCN__DxWxT_3x64x100__2024-03-05__14_07__run_4242``."""
+    return f"{prefix}__{when:%Y-%m-%d__%H_%M}__run_{int(run_id)}"
+
+
+def new_run_folder(out_dir: str | os.PathLike, prefix: str) -> Path:
+    """Create an empty, uniquely named run folder in ``out_dir`` (a new random id on a name clash)."""
+    rng = np.random.default_rng()  # unseeded: runs with the same seed still get distinct folders
+    while True:
+        path = Path(out_dir) / run_folder_name(prefix, datetime.datetime.now(), int(rng.integers(100000)))
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+
+
+def _model_folder_paths(root: str | os.PathLike) -> list[Path]:
+    root = Path(root)
+    if not root.is_dir():
+        raise errors.MissingFileError(f"{root}: no such folder")
+    found = []
+    for folder, subfolders, _ in os.walk(root):
+        if _layout_of(Path(folder)):
+            found.append(Path(folder))
+            subfolders.clear()
+        else:
+            subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+    if not found:
+        raise errors.FileContentError(root, NO_MODEL_HINT.replace("in this folder", "in this folder or below"))
+    return sorted(found)
+
+
+def _layout_of(path: Path) -> str | None:
+    if (path / CONFIG_FILE).is_file() and ((path / CHECKPOINTS_DIR).is_dir() or (path / STATE_FILE).is_file()):
+        return "ours"
+    if any(path.glob("*" + AUTHORS_MODEL_SUFFIX)):
+        return "authors"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+class ModelFolder:
+    """One trained model: our run folder, or the authors' ``best_models/<prefix>/`` folder (``layout``)."""
+
+    def __init__(self, path: Path, layout: str):
+        self.path = Path(path)
+        self.layout = layout
+
+    def __repr__(self) -> str:
+        return f"ModelFolder({str(self.path)!r}, layout={self.layout!r})"
+
+    # ---- finding and creating ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "ModelFolder":
+        path = Path(path)
+        if not path.is_dir():
+            raise errors.MissingFileError(f"{path}: no such model folder")
+        layout = _layout_of(path)
+        if layout is None:
+            raise errors.FileContentError(path, NO_MODEL_HINT)
+        folder = cls(path, layout)
+        if layout == "authors":
+            folder._companion  # a foreign or broken companion pickle is reported now, not mid-evaluation
+        return folder
+
+    @classmethod
+    def find_all(cls, root: str | os.PathLike) -> list["ModelFolder"]:
+        """``root`` itself if it is a model folder, else every model folder below it (hidden folders and the
+        insides of model folders are not searched), sorted by path."""
+        return [cls.open(path) for path in _model_folder_paths(root)]
+
+    @classmethod
+    def create(cls, path: str | os.PathLike, config: Mapping[str, Any], architecture: Mapping[str, Any],
+               learning_schedule: Mapping[str, Any], data_dict: Mapping[str, Any],
+               dvt_pca: DVTPCA | None) -> "ModelFolder":
+        """Write a new run's description into ``path`` (created if needed); ``config`` is its provenance record."""
+        folder = cls(Path(path), "ours")
+        (folder.path / CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
+        utils.write_json(folder.path / ARCHITECTURE_FILE, dict(architecture))
+        utils.write_json(folder.path / LEARNING_SCHEDULE_FILE, dict(learning_schedule))
+        folder.write_data_dict(data_dict)
+        if dvt_pca is not None:
+            with utils.atomic_write(folder.path / DVT_PCA_FILE, "wb") as handle:
+                np.savez(handle, **dvt_pca.to_dict())
+        folder.write_config(config)  # last: config.json is what makes the folder a model folder
+        return folder
+
+    # ---- what the model is ---------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def _companion(self) -> dict:
+        """The authors' layout: the companion pickle of the latest model ({} when it has none)."""
+        checkpoint = self.latest_checkpoint()
+        return read_companion(checkpoint.companion_path) if checkpoint.companion_path else {}
+
+    def _read(self, file: str, companion_key: str, default: Any = None) -> Any:
+        if self.layout == "ours":
+            path = self.path / file
+            return utils.read_json(path) if path.is_file() else default
+        return self._companion.get(companion_key, default)
+
+    @property
+    def config(self) -> dict | None:
+        return utils.read_json(self.path / CONFIG_FILE) if self.layout == "ours" else None
+
+    @property
+    def synapse_type(self) -> str:
+        params = (self.config or {}).get("params", {})
+        if params.get("synapse_type"):
+            return params["synapse_type"]
+        return _synapse_type_from_name(self.name if self.layout == "ours" else self.latest_checkpoint().name)
+
+    @property
+    def architecture(self) -> dict:
+        architecture = self._read(ARCHITECTURE_FILE, "architecture_dict")
+        if architecture is None:  # an authors' model without its companion pickle
+            architecture = models.architecture_of_file(self.latest_checkpoint().model_path)
+        return architecture
+
+    @property
+    def network_type(self) -> str:
+        return models.network_type(self.architecture)
+
+    @property
+    def learning_schedule(self) -> dict | None:
+        return self._read(LEARNING_SCHEDULE_FILE, "learning_schedule_dict")
+
+    @property
+    def history(self) -> dict:
+        return self._read(HISTORY_FILE, "training_history_dict", {})
+
+    @property
+    def data_dict(self) -> dict:
+        return self._read(DATA_FILE, "data_dict", {})
+
+    @property
+    def dvt_pca(self) -> DVTPCA | None:
+        if self.layout == "authors":
+            stored = self._companion.get("dvt_pca")  # our older flat checkpoints carried it; the authors' never
+            return DVTPCA.from_dict(stored) if stored else None
+        path = self.path / DVT_PCA_FILE
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return DVTPCA.from_dict({key: npz[key] for key in npz.files})
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise errors.FileContentError(path, f"not a DVT PCA ({error})") from None
+
+    @property
+    def num_dvt_components(self) -> int:
+        if self.layout == "ours":
+            pca = self.dvt_pca
+            return pca.num_components if pca else 0
+        return models.model_file_channels(self.latest_checkpoint().model_path)[1]
+
+    @property
+    def num_input_channels(self) -> int:
+        model_path = self._newest_model_path()
+        return models.model_file_channels(model_path)[0] if model_path else models.NUM_INPUT_CHANNELS
+
+    # ---- model files ---------------------------------------------------------------------------------------
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / CHECKPOINTS_DIR
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / STATE_FILE
+
+    @property
+    def evaluation_dir(self) -> Path:
+        return self.path / "evaluation"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.path / "predictions"
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Sorted by name. Ours: a checkpoint counts once its companion pickle (written last) exists."""
+        if self.layout == "ours":
+            files = self.checkpoints_dir.glob("*" + COMPANION_SUFFIX) if self.checkpoints_dir.is_dir() else []
+        else:
+            files = self.path.glob("*" + AUTHORS_MODEL_SUFFIX)
+        found = {checkpoint_of(path) for path in files if not path.name.startswith(".")}
+        return sorted((c for c in found if c is not None), key=lambda c: c.name)
+
+    def latest_checkpoint(self) -> Checkpoint:
+        """The checkpoint trained on the most samples (names sort samples_192 before samples_96)."""
+        checkpoints = self.checkpoints()
+        if not checkpoints:
+            raise errors.MissingFileError(
+                f"{self.path}: no checkpoint yet (one is saved after every schedule epoch whose recent validation "
+                f"spike loss is below --checkpoint-val-spike-loss-threshold; {STATE_FILE} holds the latest weights)")
+        return max(checkpoints, key=lambda c: (_samples_in_name(c.name), c.name))
+
+    def _newest_model_path(self) -> Path | None:
+        if self.layout == "ours" and self.state_path.is_file():
+            return self.state_path
+        return self.latest_checkpoint().model_path if self.checkpoints() else None
+
+    def checkpoint(self, name: str) -> Checkpoint:
+        found = next((c for c in self.checkpoints() if c.name == name), None)
+        if found is None:
+            names = [c.name for c in self.checkpoints()]
+            raise errors.MissingFileError(f"{self.path}: no checkpoint named {name!r} (it has {names})")
+        return found
+
+    def load_model(self, checkpoint: Checkpoint | str | None = None):
+        """The network of ``checkpoint`` (None: the latest; a str: its name), not compiled."""
+        if checkpoint is None:
+            checkpoint = self.latest_checkpoint()
+        elif isinstance(checkpoint, str):
+            checkpoint = self.checkpoint(checkpoint)
+        if checkpoint.model_path.suffix == ".keras":
+            return models.load_model_file(checkpoint.model_path)
+        # a Keras-2 .h5 is rebuilt from the architecture, which only the companion knows for sure (activations)
+        companion = read_companion(checkpoint.companion_path) if checkpoint.companion_path else {}
+        return models.load_model_file(checkpoint.model_path, architecture=companion.get("architecture_dict"))
+
+    # ---- writing (our layout) ------------------------------------------------------------------------------
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        utils.write_json(self.path / CONFIG_FILE, dict(config))
+
+    def write_data_dict(self, data_dict: Mapping[str, Any]) -> None:
+        utils.write_json(self.path / DATA_FILE, dict(data_dict))
+
+    def save_state(self, model, history: Mapping[str, Any]) -> None:
+        """The resume point: the model (with its optimiser) first, then the history that says how far it got."""
+        models.save_model_files(model, self.state_path.with_suffix(""), formats=("keras",))
+        utils.write_json(self.path / HISTORY_FILE, dict(history))
+
+    def save_checkpoint(self, model, name: str, history: Mapping[str, Any],
+                        formats: Sequence[str] = ("keras", "h5")) -> Checkpoint:
+        """``checkpoints/<name>.keras`` / ``.h5``, then the companion ``<name>.pickle`` (so a pickle implies its
+        model files)."""
+        architecture = self.architecture
+        base = self.checkpoints_dir / name
+        models.save_model_files(model, base, architecture, formats)
+        write_companion(base.with_name(name + COMPANION_SUFFIX), self.data_dict, architecture,
+                        self.learning_schedule, history, self.dvt_pca)
+        return checkpoint_of(base)
+
+    # ---- tables --------------------------------------------------------------------------------------------
+    def summary_row(self) -> dict:
+        """One row of ``summary.csv`` (``SUMMARY_COLUMNS``; ``folder`` is the folder's name)."""
+        architecture, history = self.architecture, self.history
+        val_losses = [v for v in history.get("val_spikes_loss", []) if v is not None and math.isfinite(v)]
+        config = self.config or {}
+        dated = self.name if self.layout == "ours" else self.latest_checkpoint().name
+        date = _DATE_IN_NAME.search(dated)
+        return {
+            "folder": self.name, "synapse_type": self.synapse_type, "network_type": self.network_type,
+            "depth": architecture["network_depth"], "width": int(np.mean(architecture["num_filters_per_layer"])),
+            "receptive_field_ms": models.receptive_field_ms(architecture),
+            "num_parameters": models.count_parameters(architecture, self.num_dvt_components, self.num_input_channels),
+            "num_train_samples": int(sum(history.get("num_train_samples", []))),
+            "num_checkpoints": len(self.checkpoints()),
+            "best_val_spike_loss": min(val_losses) if val_losses else "",
+            "last_val_spike_loss": val_losses[-1] if val_losses else "",
+            "created": f"{date.group(1)}T{date.group(2)}:{date.group(3)}" if date else "",
+            "git_commit": config.get("git_commit") or "",
+        }
+
+
+def write_summary(out_dir: str | os.PathLike) -> Path:
+    """Rewrite ``<out_dir>/summary.csv`` whole (atomically): one row per model folder below ``out_dir``, sorted by
+    folder (its path relative to ``out_dir``). A folder that cannot be read is left out with a warning, so that
+    a foreign folder never stops a training run."""
+    out_dir = Path(out_dir)
+    rows = []
+    for path in _model_folder_paths(out_dir):
+        try:
+            row = ModelFolder.open(path).summary_row()
+        except errors.UserError as error:
+            log.warning("%s is left out of %s: %s", path, SUMMARY_FILE, error)
+            continue
+        rows.append(dict(row, folder=path.relative_to(out_dir).as_posix()))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda row: row["folder"]))
+    path = out_dir / SUMMARY_FILE
+    with utils.atomic_write(path, "w") as handle:
+        handle.write(text.getvalue())
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resuming
+# ---------------------------------------------------------------------------------------------------------
+
+@dataclass
+class ResumePoint:
+    """Where a resumed run starts: the saved weights and the four dicts, and the folder to continue in."""
+    source: Path
+    folder: ModelFolder | None     # our layout: training continues in this folder; else a new one is made
+    model_path: Path | None        # None: the run stopped before finishing its first schedule epoch
+    synapse_type: str
+    architecture: dict
+    learning_schedule: dict
+    history: dict
+    data_dict: dict
+    dvt_pca: DVTPCA | None
+    num_dvt_components: int        # of the saved network (an authors' model has a head but no PCA)
+
+
+def _our_folder_holding(path: Path) -> ModelFolder | None:
+    """Our model folder that ``path`` is, or whose ``state.keras`` or ``checkpoints/`` file it is."""
+    if path.is_dir():
+        holder = path
+    elif path.name == STATE_FILE:
+        holder = path.parent
+    elif path.parent.name == CHECKPOINTS_DIR:
+        holder = path.parent.parent
+    else:
+        return None
+    return ModelFolder(holder, "ours") if _layout_of(holder) == "ours" else None
+
+
+def _checkpoint_to_resume(path: Path) -> Checkpoint:
+    if path.is_dir():
+        return ModelFolder.open(path).latest_checkpoint()
+    checkpoint = checkpoint_of(path)
+    if checkpoint is None and not path.exists():
+        raise errors.MissingFileError(f"--resume-from: {path} does not exist")
+    if checkpoint is None:
+        raise errors.FileContentError(path, "is not a model folder, model file or companion pickle to resume from")
+    if checkpoint.companion_path is None:
+        raise errors.FileContentError(checkpoint.model_path, "has no companion pickle (<name>.pickle or "
+                                      "<name>_training.pickle), which holds the schedule and history to resume")
+    return checkpoint
+
+
+def resume_point(path: str | os.PathLike) -> ResumePoint:
+    """The resume point of ``path``: one of our model folders (its ``state.keras``), a checkpoint file in one
+    (training continues in that folder from the checkpoint), an authors' model folder, or a model file /
+    companion pickle of the older flat layouts (these two continue in a new folder)."""
+    path = Path(path)
+    folder = _our_folder_holding(path)
+    if folder is not None and path.parent.name != CHECKPOINTS_DIR:
+        return ResumePoint(source=path, folder=folder, model_path=folder._newest_model_path(),
+                           synapse_type=folder.synapse_type, architecture=folder.architecture,
+                           learning_schedule=folder.learning_schedule, history=folder.history,
+                           data_dict=folder.data_dict, dvt_pca=folder.dvt_pca,
+                           num_dvt_components=folder.num_dvt_components)
+    checkpoint = _checkpoint_to_resume(path)
+    companion = read_companion(checkpoint.companion_path)
+    stored_pca = companion.get("dvt_pca")
+    return ResumePoint(source=path, folder=folder, model_path=checkpoint.model_path,
+                       synapse_type=folder.synapse_type if folder else _synapse_type_from_name(checkpoint.name),
+                       architecture=companion["architecture_dict"],
+                       learning_schedule=companion["learning_schedule_dict"],
+                       history=companion["training_history_dict"], data_dict=companion["data_dict"],
+                       dvt_pca=DVTPCA.from_dict(stored_pca) if stored_pca else None,
+                       num_dvt_components=models.model_file_channels(checkpoint.model_path)[1])
