@@ -1,5 +1,5 @@
 # make setup  : virtual environment (.venv), pinned packages, compiled NMODL mechanisms
-# make test   : the test suite (parallel, about 10 minutes on 2 cores)
+# make test   : the test suite (parallel, about 8 minutes on 2 cores)
 # make demo   : sets everything up and runs the pipeline on a small embedded default
 PYTHON ?= python3
 VENV := .venv
@@ -40,16 +40,20 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-# the pipeline on a small embedded default: two 6-s simulations and their figure, then a small
-# network trained on them for two schedule epochs (a smoke run of every stage, not a fit)
+# the pipeline on a small embedded default: two 6-s simulations and their figures, a small network trained on
+# them for two schedule epochs, evaluated on them and drawn as Fig. 2 (a smoke run of every stage, not a fit)
 demo: setup morphology
 	$(PY) simulate_L5PC_and_create_dataset.py --demo
+	$(PY) dataset_exploration.py --data-dir data/demo --out-dir figures/demo
+	rm -rf models/demo
 	$(PY) fit_CNN.py --train-data-dir data/demo --valid-data-dir data/demo --out-dir models/demo \
 	  --num-simulations-per-file 2 --duration-sec 6 --architecture-preset custom \
 	  --filter-sizes-per-layer 35 19 --num-filters-per-layer 16 --num-dvt-components 5 \
 	  --schedule-stage-epochs 2 --schedule-learning-rates 0.001 --schedule-spike-loss-weights 1 \
 	  --schedule-somatic-loss-weights 0.02 --schedule-dendritic-loss-weights 0.00001 \
 	  --num-steps-multiplier 2 --checkpoint-val-spike-loss-threshold 10 --seed 1
+	$(PY) evaluate_CNN_test.py --models-dir models/demo --data-dir data/demo --num-subsets 0
+	$(PY) main_figure_replication.py --model-dir models/demo --out-dir figures/demo
 
 # Fig. 1 (integrate-and-fire) on its small default, about 3 minutes, into figures/IF/ (the I&F needs no NEURON
 # mechanisms); ARGS="--redraw" draws the figures again from the saved run in seconds, ARGS="--paper-scale" the paper's run

@@ -17,7 +17,7 @@ from pathlib import Path
 from neuron_as_dnn import cli, errors, paths
 
 PARAMS = dict(
-    model_dir=None,          # a model folder (required)
+    model_dir=None,          # a model folder, or a folder holding exactly one (required)
     checkpoint=None,         # checkpoint name; None: the one evaluated on the test set, else the latest
     test_data_dir=None,      # only used when there are no test predictions; None: data/L5PC_<TYPE>_test/
     out_dir=None,            # None: figures/<TYPE>/
@@ -33,7 +33,7 @@ PARAMS = dict(
     log_level="INFO",
 )
 HELP = {
-    "model_dir": "model folder (fit_CNN.py's run folder, or the authors' best_models/<name>/)",
+    "model_dir": "model folder (fit_CNN.py's run folder, or the authors' best_models/<name>/), or a folder holding exactly one",
     "checkpoint": "checkpoint name within the folder",
     "zoom_fraction": "two fractions of the trace, e.g. 0.34 0.65",
     "filters": "first-layer filter indices, e.g. 91 93 114",
@@ -68,7 +68,7 @@ def run(params: dict) -> dict:
 
     if not params["model_dir"]:
         raise errors.bad_parameter("model_dir", "give the model folder to draw, e.g. --model-dir models/NMDA/<run>")
-    folder = ModelFolder.open(params["model_dir"])
+    folder = ModelFolder.open_one(params["model_dir"])
     checkpoint = main_figure.choose_checkpoint(folder, params["checkpoint"])
     out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / folder.synapse_type)
     if params["seed"] is None:

@@ -361,9 +361,9 @@ def filter_results(y_spikes: np.ndarray, spike_probability: np.ndarray, y_soma: 
 def all_filter_results(y_spikes, spike_probability, y_soma, soma_variants: Mapping[str, np.ndarray],
                        filters: Mapping[str, Sequence[int]] = SPIKE_COUNT_FILTERS,
                        main_filter: str | None = MAIN_FILTER,
-                       what: str = "the evaluation set", **kwargs) -> dict:
+                       what: str = "the evaluation set", warn: bool = True, **kwargs) -> dict:
     """``filter_results`` for every filter. An unusable ``main_filter`` raises ``EmptyFilterError``; another
-    unusable filter is reported as empty (``None`` results) with a warning."""
+    unusable filter is reported as empty (``None`` results), with a warning unless ``warn`` is False."""
     results = {}
     for key, count_range in filters.items():
         outcome = filter_results(y_spikes, spike_probability, y_soma, soma_variants, count_range, **kwargs)
@@ -372,7 +372,8 @@ def all_filter_results(y_spikes, spike_probability, y_soma, soma_variants: Mappi
             if key == main_filter:
                 check_main_filter(y_spikes, main_filter, filters, kwargs.get("ignore_time_before_ms",
                                                                              IGNORE_TIME_BEFORE_MS), what)
-            log.warning("%s: reported as empty", _unusable_filter_message(key, reason, what, len(y_spikes)))
+            if warn:
+                log.warning("%s: reported as empty", _unusable_filter_message(key, reason, what, len(y_spikes)))
         results[key] = outcome
     return results
 
@@ -400,7 +401,14 @@ def evaluate_predictions(y_spikes: np.ndarray, spike_probability: np.ndarray, y_
         evaluation["subsets"] = [
             all_filter_results(y_spikes[rows], spike_probability[rows], y_soma[rows],
                                {variant: soma[rows] for variant, soma in soma_variants.items()},
-                               main_filter=None, what=f"subset {number}", **common)
-            for number, rows in enumerate(subset_indices(len(y_spikes), num_subsets, subset_fraction, subset_seed))]
+                               main_filter=None, warn=False, **common)
+            for rows in subset_indices(len(y_spikes), num_subsets, subset_fraction, subset_seed)]
         evaluation.update(subset_fraction=subset_fraction, subset_seed=subset_seed)
+        # one line for all subsets: small evaluation sets leave filters empty in many of them
+        empty = sum(any(outcome.get("calibrated") is None for outcome in subset.values())
+                    for subset in evaluation["subsets"])
+        if empty:
+            log.warning("%d of %d subsets left some filters empty (no simulation, or no output spike after "
+                        "%d ms): those subset results are reported as empty", empty, num_subsets,
+                        ignore_time_before_ms)
     return evaluation

@@ -204,6 +204,16 @@ class ModelFolder:
         return [cls.open(path) for path in _model_folder_paths(root)]
 
     @classmethod
+    def open_one(cls, root: str | os.PathLike, option: str = "model_dir") -> "ModelFolder":
+        """``root`` if it is a model folder, else the only model folder below it; several are a user error
+        that lists them, so that a folder like ``models/demo/`` with one run in it can be given as is."""
+        found = cls.find_all(root)
+        if len(found) > 1:
+            names = ", ".join(folder.path.name for folder in found[:5]) + (", ..." if len(found) > 5 else "")
+            raise errors.bad_parameter(option, f"{root} holds {len(found)} model folders ({names}); give one of them")
+        return found[0]
+
+    @classmethod
     def create(cls, path: str | os.PathLike, config: Mapping[str, Any], architecture: Mapping[str, Any],
                learning_schedule: Mapping[str, Any], data_dict: Mapping[str, Any],
                dvt_pca: DVTPCA | None) -> "ModelFolder":

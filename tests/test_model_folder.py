@@ -210,3 +210,14 @@ def test_folders_without_a_model_are_user_errors(tmp_path):
         ModelFolder.find_all(tmp_path / "empty")
     with pytest.raises(errors.MissingFileError, match="does not exist"):
         model_folder.resume_point(tmp_path / "absent.pickle")
+
+
+def test_open_one_takes_the_only_model_folder_below_and_refuses_several(tmp_path):
+    only = tmp_path / "one" / "run_a"
+    for folder in (only, tmp_path / "two" / "run_b", tmp_path / "two" / "run_c"):
+        (folder / "checkpoints").mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+    assert ModelFolder.open_one(tmp_path / "one").path == only
+    assert ModelFolder.open_one(only).path == only
+    with pytest.raises(errors.ConfigError, match="holds 2 model folders"):
+        ModelFolder.open_one(tmp_path / "two")
