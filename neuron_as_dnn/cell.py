@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -88,7 +89,7 @@ class CellOptions:
 
 
 class L5PC:
-    """One instance of the cell. Several can coexist; sections die with the object."""
+    """One instance of the cell. Several can coexist; sections die with the object (or ``delete``)."""
 
     def __init__(self, morphology_path: str | Path | None = None, options: CellOptions = CellOptions()):
         h = neuron_h()
@@ -108,6 +109,12 @@ class L5PC:
 
     def __repr__(self) -> str:
         return "L5PC"
+
+    def delete(self) -> None:
+        """Delete the sections now, even where something still refers to them: NEURON integrates
+        every section that exists, so a cell kept alive by a stray reference slows every later run."""
+        for sec in self.all_sections:
+            self.h.delete_section(sec=sec)
 
     # -- geometry -------------------------------------------------------------------------------
     def _import_morphology(self) -> None:
@@ -301,7 +308,13 @@ class SynapseSet:
         self.inhibitory = [_make_synapse(h, seg, specs[inhibitory_type]) for seg in cell.segments]
         self.netcons = [_netcon(h, syn) for syn in self.excitatory + self.inhibitory]
         self._event_times: list[np.ndarray] = [np.empty(0)] * len(self.netcons)
-        self._handler = h.FInitializeHandler(self._queue_events)
+        self._handler = h.FInitializeHandler(_weak_callback(self._queue_events))
+
+    def close(self) -> None:
+        """Release the event handler, NetCons and point processes (the synapses leave their segments)."""
+        self._handler = None
+        self.netcons, self.excitatory, self.inhibitory = [], [], []
+        self._event_times = []
 
     def set_inputs(self, ex_segments, ex_times_ms, inh_segments, inh_times_ms) -> None:
         """Replace the input events: parallel arrays of segment index and time (ms) per kind."""
@@ -322,6 +335,19 @@ class SynapseSet:
         for netcon, times in zip(self.netcons, self._event_times):
             for t in times:
                 netcon.event(t)
+
+
+def _weak_callback(method):
+    """A callable for NEURON that does not keep ``method``'s object alive. NEURON's handler holds
+    its callable, and Python's collector cannot see through NEURON objects: with the bound method
+    itself, the set and its handler would keep each other (and the whole cell) alive forever."""
+    reference = weakref.WeakMethod(method)
+
+    def call():
+        bound = reference()
+        if bound is not None:
+            bound()
+    return call
 
 
 def _make_synapse(h, seg, spec: dict):

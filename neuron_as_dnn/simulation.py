@@ -3,6 +3,8 @@
 ``Simulator`` builds the cell and its 1278 synapses once and then runs any number of input
 patterns, only replacing the queued events between runs. Voltages are recorded on the datasets'
 grids directly (soma and nexus every 0.125 ms, optionally every dendritic segment every 1 ms).
+NEURON integrates every section that exists in the process, so release a simulator before building
+the next one: ``close()``, or ``with Simulator(...) as simulator:``.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cell import CellOptions, L5PC, SynapseSet
+from .cell import CellOptions, L5PC, SynapseSet, neuron_h
 from .dataset import HIGH_RES_SAMPLES_PER_MS
 from .errors import ConfigError, FileContentError, MissingFileError
 from .utils import atomic_write
@@ -97,8 +99,17 @@ def detect_output_spikes(soma_v_high_res: np.ndarray, threshold_mV: float = SPIK
     return peaks / HIGH_RES_SAMPLES_PER_MS
 
 
+def live_sections() -> int:
+    """How many sections exist in this process: every one of them is integrated by every run."""
+    return sum(1 for _ in neuron_h().allsec())
+
+
 class Simulator:
-    """A cell with its synapses and recorders, ready to run input patterns one after another."""
+    """A cell with its synapses and recorders, ready to run input patterns one after another.
+
+    Release it with ``close()`` (or use it as a context manager) before building another one in the
+    same process: a cell left alive is integrated by every later run, at its full cost.
+    """
 
     def __init__(self, excitatory_type: str = "NMDA", inhibitory_type: str = "GABA_A",
                  cell_options: CellOptions = CellOptions(), settings: RunSettings = RunSettings(),
@@ -108,6 +119,37 @@ class Simulator:
         self.h = self.cell.h
         self.synapses = SynapseSet(self.cell, excitatory_type, inhibitory_type)
         self._make_recorders()
+        self._own_sections = len(self.cell.all_sections)
+        self._warned_about_other_sections = False
+
+    def __enter__(self) -> "Simulator":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.cell is None
+
+    def close(self) -> None:
+        """Release the recorders, synapses and cell; the sections are deleted even if the caller
+        still holds the cell or one of its segments. Closing twice is harmless."""
+        if self.closed:
+            return
+        self.synapses.close()
+        self._time_rec = self._soma_rec = self._nexus_rec = None
+        self._dendrite_recs = []
+        self.cell.delete()
+        self.cell = self.synapses = None
+
+    def _warn_if_not_alone(self) -> None:
+        others = live_sections() - self._own_sections
+        if others > 0 and not self._warned_about_other_sections:
+            self._warned_about_other_sections = True
+            log.warning("%d sections besides this simulator's cell exist in this process, and every run "
+                        "integrates them too: close other simulators (Simulator.close() or a with block)",
+                        others)
 
     def _make_recorders(self) -> None:
         # Soma and nexus at every integration step, then linearly interpolated onto the 0.125-ms
@@ -132,6 +174,9 @@ class Simulator:
 
     def run(self, ex_segments, ex_times_ms, inh_segments, inh_times_ms) -> SimulationResult:
         """Simulate one input pattern given as (segment index, time in ms) event arrays."""
+        if self.closed:
+            raise RuntimeError("this simulator was closed; build a new one")
+        self._warn_if_not_alone()
         h, s = self.h, self.settings
         self.synapses.set_inputs(ex_segments, ex_times_ms, inh_segments, inh_times_ms)
         cvode = h.CVode()
@@ -238,8 +283,8 @@ def replay(input_path: str | Path, output_path: str | Path | None = None, *, syn
     synapse, settings = replay_settings(inputs, synapse_type, integrator, dt_ms, record_dendrites)
     log.info("replaying %s: %s synapses, %s", input_path, synapse,
              "CVode" if settings.integrator == "cvode" else f"fixed step {settings.dt_ms} ms")
-    simulator = Simulator(synapse, "GABA_A", cell_options, settings, morphology_path)
-    result = simulator.run(inputs["ex_seg"], inputs["ex_ms"], inputs["inh_seg"], inputs["inh_ms"])
+    with Simulator(synapse, "GABA_A", cell_options, settings, morphology_path) as simulator:
+        result = simulator.run(inputs["ex_seg"], inputs["ex_ms"], inputs["inh_seg"], inputs["inh_ms"])
     output = {key: inputs[key] for key in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")}
     output.update(
         synapse=np.str_(synapse), integrator=np.str_(settings.integrator),
