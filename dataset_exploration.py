@@ -34,8 +34,7 @@ HELP = {
     "show": "show the figures interactively after saving them",
 }
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
-                    types={"data_dir": str, "out_dir": str, "morphology": str, "max_files": int,
-                           "example_index": int})
+                    types={"max_files": int, "example_index": int})
 log = logging.getLogger("dataset_exploration")
 
 

@@ -86,8 +86,8 @@ HELP = {
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
                     presets={"synapse_type": training.SYNAPSE_PRESETS,
                              "architecture_preset": training.ARCHITECTURE_PRESETS},
-                    types={"num_simulations_per_file": training.count_or_any, "duration_sec": training.count_or_any,
-                           "stop_after_schedule_epochs": int, "out_dir": str, "resume_from": str})
+                    types={"num_simulations_per_file": training.count_or_any,
+                           "duration_sec": training.count_or_any, "stop_after_schedule_epochs": int})
 
 
 def run(params: dict):

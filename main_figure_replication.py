@@ -33,15 +33,15 @@ PARAMS = dict(
     log_level="INFO",
 )
 HELP = {
-    "model_dir": "model folder (fit_CNN.py's run folder, or the authors' best_models/<name>/), or a folder holding exactly one",
+    "model_dir": "model folder (fit_CNN.py's run folder, or the authors' best_models/<name>/), or a folder "
+                 "holding exactly one",
     "checkpoint": "checkpoint name within the folder",
     "zoom_fraction": "two fractions of the trace, e.g. 0.34 0.65",
     "filters": "first-layer filter indices, e.g. 91 93 114",
     "rescale_voltage": "draw the somatic prediction after the paper's oracle rescaling (--no-rescale-voltage: raw)",
 }
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
-                    types={"model_dir": str, "checkpoint": str, "test_data_dir": str, "out_dir": str,
-                           "trace_index": int, "zoom_fraction": float, "filters": int, "morphology": str},
+                    types={"trace_index": int, "zoom_fraction": float, "filters": int},
                     nargs={"zoom_fraction": 2, "filters": "+"})
 log = logging.getLogger("main_figure_replication")
 

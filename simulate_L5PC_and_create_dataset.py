@@ -71,7 +71,7 @@ HELP = {
 }
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
                     presets={"synapse_type": dataset_generation.PRESETS},
-                    types={"ske2_mult_factor": float, "seed": int, "morphology": str, "out_dir": str},
+                    types={"ske2_mult_factor": float},
                     nargs={key: 2 for key in dataset_generation.RANGE_KEYS})
 
 

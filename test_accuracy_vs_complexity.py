@@ -36,8 +36,7 @@ HELP = {
     "show": "show the figures on screen as well",
 }
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
-                    types={"min_time_window": int, "max_time_window": int, "models_dir": str, "out_dir": str,
-                           "figures_dir": str})
+                    types={"min_time_window": int, "max_time_window": int})
 log = logging.getLogger("test_accuracy_vs_complexity")
 
 
