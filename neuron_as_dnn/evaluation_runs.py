@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import errors, evaluation, models, paths, prediction, utils
+from neuron_as_dnn import dataset, errors, evaluation, models, paths, prediction, utils
 from neuron_as_dnn.model_folder import COMPANION_KEYS, Checkpoint, ModelFolder, read_companion
 
 log = logging.getLogger(__name__)
@@ -199,13 +199,31 @@ def choose_checkpoints(folders: Sequence[ModelFolder], split: str,
 
 
 def not_yet_evaluated(chosen: Sequence[tuple[ModelFolder, Checkpoint]], split: str,
-                      re_evaluate: bool) -> list[tuple[ModelFolder, Checkpoint]]:
-    todo = [(folder, checkpoint) for folder, checkpoint in chosen
-            if re_evaluate or not results_path(folder, checkpoint.name, split).is_file()]
-    if len(todo) < len(chosen):
-        log.info("%d of %d checkpoint(s) already have %s results (--re-evaluate redoes them)",
-                 len(chosen) - len(todo), len(chosen), split)
+                      params: Mapping[str, Any]) -> list[tuple[ModelFolder, Checkpoint]]:
+    """The checkpoints without results on the current data of ``split``: results computed on other files
+    (another data folder, or a folder that has grown) are redone, so that they always describe that data."""
+    todo, done = [], 0
+    for folder, checkpoint in chosen:
+        path = results_path(folder, checkpoint.name, split)
+        if params["re_evaluate"] or not path.is_file():
+            todo.append((folder, checkpoint))
+        elif sorted(utils.read_json(path)["data"]["files"]) != _current_files(data_folder(params, folder, split)):
+            log.info("%s: its %s results were computed on other data files; evaluating it again",
+                     checkpoint.name, split)
+            todo.append((folder, checkpoint))
+        else:
+            done += 1
+    if done:
+        log.info("%d of %d checkpoint(s) already have %s results on these data (--re-evaluate redoes them)",
+                 done, len(chosen), split)
     return todo
+
+
+def _current_files(location: Path) -> list[str]:
+    try:
+        return sorted(str(path.resolve()) for path in dataset.find_dataset_files(location, None, None))
+    except errors.MissingFileError:
+        return []  # reported by check_before_work, before any work
 
 
 def check_before_work(todo: Iterable[tuple[ModelFolder, Checkpoint]], split: str,
@@ -351,7 +369,7 @@ def run(params: dict, split: str) -> dict:
     root = models_root(params)
     folders = select_model_folders(root, params["synapse_type"])
     chosen = choose_checkpoints(folders, split, params)
-    todo = not_yet_evaluated(chosen, split, params["re_evaluate"])
+    todo = not_yet_evaluated(chosen, split, params)
     data = check_before_work(todo, split, params)
     if todo:
         log.info("evaluating %d checkpoint(s) of %d model folder(s) on the %s data", len(todo),

@@ -127,6 +127,14 @@ def test_valid_evaluates_every_checkpoint_once(trained, data_root, capsys):
     redone = evaluate_CNN_valid.main(arguments(data_root, folder.path, "valid", "--re-evaluate",
                                                "--no-save-predictions"))
     assert len(redone["records"]) == 2 and (folder.path / "evaluation_valid.csv").is_file()
+    # results computed on other files are redone, so that they always describe the data asked for
+    elsewhere = ["--models-dir", str(folder.path), "--data-dir", str(data_root / "L5PC_NMDA_test"), "--no-progress",
+                 "--log-level", "WARNING", "--no-save-predictions"]
+    other = evaluate_CNN_valid.main(elsewhere)
+    assert len(other["records"]) == 2
+    assert all("L5PC_NMDA_test" in name for record in other["records"] for name in record["data"]["files"])
+    assert evaluate_CNN_valid.main(elsewhere)["records"] == []
+    assert len(evaluate_CNN_valid.main(arguments(data_root, out_dir, "valid", "--no-save-predictions"))["records"]) == 2
 
 
 def test_test_takes_the_best_validation_checkpoint_and_reproducible_subsets(trained, data_root, capsys):
