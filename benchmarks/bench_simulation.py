@@ -3,9 +3,10 @@
 For one NMDA input pattern (default: the reference inputs `nmda_cvode_1` from ../shared/reference,
 else inputs drawn with the paper's generator) this prints, per setting, the CPU seconds per
 simulated second, the speed-up over CVode measured in the same run, and the agreement with the
-CVode output (output spike count, largest spike-time difference, RMS of the soma voltage clipped
-at -55 mV). It also prints the time to build the cell with its 1278 synapses and, with
---workers-check, the speed-up of 2 dataset workers over 1.
+CVode output (output spike count, largest time difference of paired spikes, RMS of the soma voltage
+clipped at -55 mV; neuron_as_dnn.fidelity). It also prints the time to build the cell with its 1278
+synapses and, with --workers-check, the speed-up of 2 dataset workers over 1. benchmarks/fidelity.py
+measures the agreement of the default setting on many random inputs.
 
     python benchmarks/bench_simulation.py --workers-check      # the README table, 6 s (about 10 min)
     python benchmarks/bench_simulation.py --duration-ms 2000 --settings cvode fixed_0.1
@@ -17,12 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from neuron_as_dnn import dataset_generation  # noqa: E402
 from neuron_as_dnn.cell import L5PC, SynapseSet  # noqa: E402
+from neuron_as_dnn.fidelity import compare_to_reference, events_before  # noqa: E402
 from neuron_as_dnn.paths import REPO_ROOT  # noqa: E402
 from neuron_as_dnn.simulation import RunSettings, Simulator, load_replay_inputs  # noqa: E402
 
@@ -64,14 +64,6 @@ def _script_params():
     return dict(script.PARAMS)
 
 
-def agreement(result, reference):
-    clip = lambda v: np.minimum(v, -55.0)
-    rms = float(np.sqrt(np.mean((clip(result.soma_v_low_res) - clip(reference.soma_v_low_res)) ** 2)))
-    a, b = result.output_spike_times_ms, reference.output_spike_times_ms
-    shift = float(np.abs(a - b).max()) if a.size == b.size and a.size else float("nan")
-    return a.size, shift, rms
-
-
 def measure_workers(duration_sec: int) -> tuple[float, float]:
     """Wall time of the same 4 short simulations with 1 and with 2 workers."""
     times = []
@@ -95,9 +87,7 @@ def main():
     args = parser.parse_args()
 
     inputs, source = load_inputs(args.inputs)
-    events = [inputs["ex_seg"], inputs["ex_ms"], inputs["inh_seg"], inputs["inh_ms"]]
-    keep = [np.asarray(t) < args.duration_ms for t in (events[1], events[3])]
-    events = [events[0][keep[0]], events[1][keep[0]], events[2][keep[1]], events[3][keep[1]]]
+    events = events_before([inputs[k] for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")], args.duration_ms)
     print(f"inputs: {source}; {events[1].size} excitatory + {events[3].size} inhibitory events, "
           f"{args.duration_ms} ms; one process, CPU time per run")
 
@@ -126,10 +116,10 @@ def main():
           "| max spike shift (ms) | soma RMS vs CVode (mV, clipped at -55) |")
     print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
-        count, shift, rms = agreement(result, reference)
+        match = compare_to_reference(result, reference)
         print(f"| {name} | {result.cpu_seconds / seconds:.2f} | {result.wall_seconds:.1f} "
               f"| {reference.cpu_seconds / result.cpu_seconds:.2f}x "
-              f"| {count} | {shift:.3f} | {rms:.3f} |")
+              f"| {match.spikes} | {match.max_shift_ms:.3f} | {match.rms_mV:.3f} |")
     if args.workers_check:
         one, two = measure_workers(2)
         print(f"\n4 simulations of 2 s (default settings): 1 worker {one:.1f} s, 2 workers {two:.1f} s wall, "
