@@ -164,21 +164,29 @@ def _init_worker(duration_ms: int, morphology) -> None:
     _runner = Runner(duration_ms, morphology)
 
 
-def _run_in_worker(numbered: tuple[int, Task]) -> tuple[int, dict[str, Run]]:
+def _run_in_worker(numbered: tuple[int, Task]) -> tuple[int, dict[str, Run] | str]:
+    # an error is returned, not raised: one failing input must not end a run of hours
     number, task = numbered
-    return number, _runner.run(task)
+    try:
+        return number, _runner.run(task)
+    except Exception as error:  # noqa: BLE001
+        _runner.close()
+        return number, f"{type(error).__name__}: {error}"
 
 
 def run_tasks(tasks: list[Task], duration_ms: int, workers: int = 1, morphology=None):
-    """Yield (task, runs per setting) as each task finishes (in any order with several workers).
-    Workers are spawned processes, each with its own simulators, so no NEURON state is shared."""
+    """Yield (task, runs per setting, or the error as text) as each task finishes (in any order with
+    several workers). Workers are spawned processes with their own simulators: no NEURON state is shared."""
+    global _runner
     if workers == 1:
-        runner = Runner(duration_ms, morphology)
+        _runner = Runner(duration_ms, morphology)
         try:
-            for task in tasks:
-                yield task, runner.run(task)
+            for numbered in enumerate(tasks):
+                number, runs = _run_in_worker(numbered)
+                yield tasks[number], runs
         finally:
-            runner.close()
+            _runner.close()
+            _runner = None
         return
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(workers, len(tasks)), initializer=_init_worker, initargs=(duration_ms, morphology)) as pool:
@@ -295,10 +303,14 @@ def main(argv=None):
     start = time.perf_counter()
     bar = tqdm(total=len(tasks), unit="input", smoothing=0)
     for task, runs in run_tasks(tasks, args.duration_ms, args.workers, morphology):
-        output["inputs"].append(record(task, runs))
-        bar.write(input_line(output["inputs"][-1]))
         bar.update()
-        output["summary"] = summarise(output["inputs"])
+        if isinstance(runs, str):
+            log.error("%s failed: %s", task.name, runs)
+            output.setdefault("errors", {})[task.name] = runs
+        else:
+            output["inputs"].append(record(task, runs))
+            bar.write(input_line(output["inputs"][-1]))
+            output["summary"] = summarise(output["inputs"])
         output["wall_seconds"] = time.perf_counter() - start
         if args.out:
             write_json(args.out, output)
@@ -307,7 +319,10 @@ def main(argv=None):
     if args.out:
         write_json(args.out, output)
         log.info("written: %s", args.out)
-    print_report(output["inputs"], output["summary"])
+    if output["inputs"]:
+        print_report(output["inputs"], output["summary"])
+    for name, error in output.get("errors", {}).items():
+        print(f"failed: {name}: {error}")
     return output
 
 

@@ -8,14 +8,11 @@ import sys
 import numpy as np
 import pytest
 
+from neuron_as_dnn.fidelity import clipped_rms
 from neuron_as_dnn.paths import REPO_ROOT
 from neuron_as_dnn.simulation import detect_output_spikes, replay
 
 FIXED_STEP_FILES = ["nmda_fixed_1", "nmda_fixed_2", "nmda_fixed_3", "nmda_fixed_4_dvt", "ampa_fixed_1", "ampa_fixed_2"]
-
-
-def clipped_rms(a, b, clip=-55.0):
-    return float(np.sqrt(np.mean((np.minimum(a, clip) - np.minimum(b, clip)) ** 2)))
 
 
 @pytest.mark.parametrize("name", FIXED_STEP_FILES)
