@@ -1,5 +1,5 @@
 # make setup  : virtual environment (.venv), pinned packages, compiled NMODL mechanisms
-# make test   : the test suite (parallel, about 8 minutes on 2 cores)
+# make test   : the test suite (parallel, about 5 minutes on 2 cores)
 # make demo   : sets everything up and runs the pipeline on a small embedded default
 PYTHON ?= python3
 VENV := .venv
