@@ -153,7 +153,8 @@ class OperatingPoint:
     randomising between the two neighbouring thresholds). ``threshold`` is the vertex with the largest FP
     rate not above the request, so that ``p >= threshold`` is a deterministic classifier that respects it,
     with the rates ``threshold_fpr`` and ``threshold_tpr`` (``>`` would lose the bins scored exactly at the
-    threshold, all of them for a prediction with few distinct values).
+    threshold, all of them for a prediction with few distinct values). ``threshold_index`` is that vertex,
+    the point to mark on a drawn ROC curve; ``predicted_spikes`` is the one way to binarise a prediction.
     """
 
     desired_fpr: float
@@ -164,6 +165,10 @@ class OperatingPoint:
     nearest_vertex_tpr: float
     nearest_vertex_fpr: float
     nearest_vertex_threshold: float
+    threshold_index: int
+
+    def predicted_spikes(self, spike_probability: np.ndarray) -> np.ndarray:
+        return np.asarray(spike_probability) >= self.threshold
 
 
 def roc_curve(y_true: np.ndarray, y_score: np.ndarray):
@@ -191,7 +196,8 @@ def operating_point(fpr: np.ndarray, tpr: np.ndarray, thresholds: np.ndarray, de
     return OperatingPoint(desired_fpr=desired_fpr, true_positive_rate=interpolated_tpr(fpr, tpr, desired_fpr),
                           threshold=float(thresholds[vertex]), threshold_fpr=float(fpr[vertex]),
                           threshold_tpr=float(tpr[vertex]), nearest_vertex_tpr=float(tpr[nearest]),
-                          nearest_vertex_fpr=float(fpr[nearest]), nearest_vertex_threshold=float(thresholds[nearest]))
+                          nearest_vertex_fpr=float(fpr[nearest]), nearest_vertex_threshold=float(thresholds[nearest]),
+                          threshold_index=vertex)
 
 
 def normalised_partial_auc(fpr: np.ndarray, tpr: np.ndarray, desired_fpr: float) -> float:
@@ -243,16 +249,6 @@ def soma_results(y_soma_gt: np.ndarray, y_soma_hat: np.ndarray) -> dict:
             "soma_MAE": float(np.mean(np.abs(gt - hat)))}
 
 
-def filtered_key_results(y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat, count_range: Sequence[int] | None,
-                         ignore_time_before_ms: int = IGNORE_TIME_BEFORE_MS, desired_fp_list=DESIRED_FP_LIST) -> dict:
-    """Key results after the original's filters, with the fraction of simulations kept."""
-    arrays = filter_simulations([y_spikes_gt, y_spikes_hat, y_soma_gt, y_soma_hat], y_spikes_gt, count_range,
-                                ignore_time_before_ms)
-    results = key_results(*arrays, desired_fp_list=desired_fp_list)
-    results["fraction_of_simulations_kept"] = len(arrays[0]) / len(y_spikes_gt)
-    return results
-
-
 # ----------------------------------------------------------------------------------------------------------
 # Spike timing
 # ----------------------------------------------------------------------------------------------------------
@@ -287,7 +283,7 @@ def spike_timing_cross_correlation(y_spikes_gt: np.ndarray, spike_probability: n
     """The cross-correlation curve of the predictions thresholded at the ``desired_fp`` operating point,
     as ``{"offsets_ms": [-H…H], "curve": [...]}`` (the JSON shape of the evaluation results)."""
     point = operating_point(*roc_curve(y_spikes_gt, spike_probability), desired_fp)
-    curve = spike_cross_correlation(y_spikes_gt, np.asarray(spike_probability) >= point.threshold, half_window_ms)
+    curve = spike_cross_correlation(y_spikes_gt, point.predicted_spikes(spike_probability), half_window_ms)
     return {"offsets_ms": list(range(-half_window_ms, half_window_ms + 1)), "curve": curve.tolist()}
 
 

@@ -243,7 +243,7 @@ def evaluate(params: dict, trained: TrainedNetwork, train_set: iaf.IntegrateAndF
     key_results = evaluation.key_results(y_spikes, spike_probability, y_soma, soma_prediction)
     fpr, tpr, thresholds = evaluation.roc_curve(y_spikes, spike_probability)
     point = evaluation.operating_point(fpr, tpr, thresholds, params["desired_fp_rate"])
-    xcorr = evaluation.spike_cross_correlation(y_spikes, spike_probability > point.threshold,
+    xcorr = evaluation.spike_cross_correlation(y_spikes, point.predicted_spikes(spike_probability),
                                                params["xcorr_half_window_ms"])
     filter_weights = first_layer_filter(trained.model, params["num_exc_synapses"])
     learned_filter = learned_filter_summary(filter_weights, params["num_exc_synapses"])
@@ -262,8 +262,7 @@ def evaluate(params: dict, trained: TrainedNetwork, train_set: iaf.IntegrateAndF
     example = figures.choose_example_trace(y_spikes, params["example_test_trace"])
     data = figures.IntegrateAndFireFigureData(
         params=params, metrics=headline, history=trained.history, filter_weights=filter_weights, fpr=fpr, tpr=tpr,
-        # the vertex whose threshold makes the predicted spikes (the last one at or below the FP rate asked for)
-        operating_index=int(np.searchsorted(fpr, point.threshold_fpr, side="right")) - 1,
+        operating_index=point.threshold_index,
         spike_threshold=point.threshold, xcorr=xcorr, y_spikes=y_spikes, y_soma=y_soma,
         spike_probability=spike_probability, soma_prediction=soma_prediction, example_trace=example,
         example_inputs=_input_rows(test_set, [example])[0],

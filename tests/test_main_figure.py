@@ -126,8 +126,9 @@ def test_auto_zoom_holds_the_spikes_and_stays_after_500_ms():
 
 def test_evaluation_curves_operating_point_is_a_vertex_at_or_below_the_fp(figure_data):
     curves = figure_data.curves
-    assert curves.fpr[curves.vertex] <= main_figure.OPERATING_FP
-    assert curves.tpr[curves.vertex] == curves.operating_point.threshold_tpr
+    vertex = curves.operating_point.threshold_index
+    assert curves.fpr[vertex] <= main_figure.OPERATING_FP
+    assert curves.tpr[vertex] == curves.operating_point.threshold_tpr
     assert main_figure.smooth_cross_correlation(curves.cross_correlation).sum() == pytest.approx(1.0, abs=0.02)
 
 

@@ -50,7 +50,7 @@ class IntegrateAndFireFigureData:
     fpr: np.ndarray
     tpr: np.ndarray
     operating_index: int           # ROC vertex whose threshold gives the predicted spikes
-    spike_threshold: float         # predicted spike: probability > threshold
+    spike_threshold: float         # predicted spike: probability >= threshold (evaluation.OperatingPoint)
     xcorr: np.ndarray              # evaluation.spike_cross_correlation
     y_spikes: np.ndarray           # (test sims, time)
     y_soma: np.ndarray
@@ -63,7 +63,7 @@ class IntegrateAndFireFigureData:
 
     @property
     def predicted_spikes(self) -> np.ndarray:
-        return self.spike_probability > self.spike_threshold
+        return self.spike_probability >= self.spike_threshold
 
     @property
     def num_exc(self) -> int:

@@ -61,7 +61,6 @@ class EvaluationCurves:
     tpr: np.ndarray
     auc: float
     operating_point: evaluation.OperatingPoint
-    vertex: int                        # the ROC vertex of ``operating_point.threshold``
     cross_correlation: np.ndarray      # raw (sums to 1), offsets −50…50 ms
     soma_gt_mV: np.ndarray             # kept simulations, t ≥ 500 ms
     soma_prediction_mV: np.ndarray
@@ -83,7 +82,7 @@ class FigureData:
 
     @property
     def predicted_spikes(self) -> np.ndarray:
-        return self.spike_probability > self.curves.operating_point.threshold
+        return self.curves.operating_point.predicted_spikes(self.spike_probability)
 
     @property
     def spike_counts(self) -> np.ndarray:
@@ -106,11 +105,10 @@ def evaluation_curves(y_spike: np.ndarray, spike_probability: np.ndarray, y_soma
         evaluation.SPIKE_COUNT_FILTERS[evaluation.MAIN_FILTER], evaluation.IGNORE_TIME_BEFORE_MS)
     fpr, tpr, thresholds = evaluation.roc_curve(spikes, probability)
     point = evaluation.operating_point(fpr, tpr, thresholds, desired_fp)
-    vertex = int(np.flatnonzero(thresholds == point.threshold)[0])
     if cross_correlation is None:
-        cross_correlation = evaluation.spike_cross_correlation(spikes, probability > point.threshold,
+        cross_correlation = evaluation.spike_cross_correlation(spikes, point.predicted_spikes(probability),
                                                                evaluation.CROSS_CORRELATION_HALF_WINDOW_MS)
-    return EvaluationCurves(fpr, tpr, float(sklearn.metrics.auc(fpr, tpr)), point, vertex,
+    return EvaluationCurves(fpr, tpr, float(sklearn.metrics.auc(fpr, tpr)), point,
                             np.asarray(cross_correlation, dtype=float), gt, predicted)
 
 
@@ -187,7 +185,7 @@ def weight_limit(weights: np.ndarray) -> float:
 def plot_evaluation(ax_roc, ax_xcorr, ax_scatter, data: FigureData, seed: int) -> None:
     """ROC with inset and operating point, cross-correlation in Hz, voltage scatter with the identity line."""
     curves = data.curves
-    panels.plot_roc(ax_roc, curves.fpr, curves.tpr, point_index=curves.vertex, auc=curves.auc,
+    panels.plot_roc(ax_roc, curves.fpr, curves.tpr, point_index=curves.operating_point.threshold_index, auc=curves.auc,
                     inset_fpr_max=ROC_INSET_FPR_MAX)
     panels.plot_cross_correlation(ax_xcorr, smooth_cross_correlation(curves.cross_correlation))
     gt = curves.soma_gt_mV
@@ -212,14 +210,13 @@ def plot_filter(heat_axes: Sequence, profile_axes: Sequence, kernel: np.ndarray,
     images."""
     weights = weights_by_time_before(kernel, filter_index, time_ms)
     limit = weight_limit(weights)
-    lags = np.arange(weights.shape[1])
+    lags = panels.filter_lags(weights.shape[1], current_time="left")
     images = []
     profile_range = [np.inf, -np.inf]
     for column, subtree in enumerate(morphology_map.SUBTREES):
         block, num_exc = subtree_weights(weights, subtree)
         ax = heat_axes[column]
-        image = ax.imshow(block, cmap="jet", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest",
-                          extent=(-0.5, len(lags) - 0.5, len(block) - 0.5, -0.5))
+        image = panels.plot_filter_heatmap(ax, block, limit, lags=lags, ylabel="")
         ax.axhline(num_exc - 0.5, color="w", lw=1)
         # exc / inh labels on the first column only: beside the other columns they would hit their neighbour
         ax.set_yticks([num_exc / 2, num_exc * 1.5], ["exc", "inh"] if column == 0 else [])
@@ -228,13 +225,9 @@ def plot_filter(heat_axes: Sequence, profile_axes: Sequence, kernel: np.ndarray,
         ax.set_xticks([])
         images.append(image)
         profiles = profile_axes[column]
-        for rows, color in ((slice(0, num_exc), style.EXCITATORY), (slice(num_exc, None), style.INHIBITORY)):
-            profiles.plot(lags, block[rows].T, color=color, alpha=0.08, lw=0.5)
-            profiles.plot(lags, block[rows].mean(axis=0), color=color, lw=3)
-        profiles.axhline(0, color=style.NEUTRAL, lw=0.5)
-        profiles.set_xlim(-0.5, len(lags) - 0.5)
+        panels.plot_filter_profiles(profiles, block, num_exc, lags=lags, xlabel="time before t₀ (ms)",
+                                    legend=False, alpha=0.08)
         profiles.set_xticks(np.arange(0, len(lags), _tick_step(len(lags))))
-        profiles.set_xlabel("time before t₀ (ms)")
         low, high = np.percentile(block, [0.1, 99.9])
         profile_range = [min(profile_range[0], low), max(profile_range[1], high)]
     for column, profiles in enumerate(profile_axes):
@@ -242,7 +235,7 @@ def plot_filter(heat_axes: Sequence, profile_axes: Sequence, kernel: np.ndarray,
         profiles.set_ylim(profile_range[0] - 0.05 * span, profile_range[1] + 0.05 * span)
         if column:
             profiles.set_yticklabels([])
-    profile_axes[0].set_ylabel("weight")
+            profiles.set_ylabel("")
     heat_axes[0].set_ylabel(f"filter {filter_index}")
     if colorbar:  # beside the tuft map, where it covers neither a title nor a neighbouring panel
         bar_ax = heat_axes[-1].inset_axes([1.04, 0.6, 0.06, 0.4])
@@ -334,7 +327,7 @@ def figure_single_trace(data: FigureData, out_dir: Path, index: int, zoom: Seque
         fig, (ax_full, ax_zoom) = plt.subplots(2, 1, figsize=(17, 8))
         plot_trace(ax_full, ax_zoom, data, index, zoom)
         ax_full.set_title(f"test trace {index}: {int(data.spike_counts[index])} spikes; predicted spikes: "
-                          f"p > {data.curves.operating_point.threshold:.3g} (FP {OPERATING_FP})")
+                          f"p ≥ {data.curves.operating_point.threshold:.3g} (FP {OPERATING_FP})")
         fig.tight_layout()
         return _save(fig, out_dir, data, f"single_prediction_trace_{index}")
 

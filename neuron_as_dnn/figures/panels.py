@@ -202,32 +202,42 @@ def plot_trace_with_zoom(ax_full, ax_zoom, gt_voltage: np.ndarray, predicted_vol
 # ----------------------------------------------------------------------------------------------------------
 # Learned filters
 # ----------------------------------------------------------------------------------------------------------
-def plot_filter_heatmap(ax, weights: np.ndarray, limit: float, *, ylabel: str = "synapse index"):
-    """A filter as (rows × time before the prediction), the last column being the current time (x = 0);
-    colours symmetric in ±``limit``. Returns the image, for a colour bar."""
+def filter_lags(filter_size: int, current_time: str = "right") -> np.ndarray:
+    """x position of each kernel column, in ms. A Keras causal kernel's last column weights the current ms.
+    ``"right"``: columns as stored, x = −(size−1)…0 (Fig. 1); ``"left"``: for a kernel whose columns were
+    flipped to run from the current ms back, x = 0…size−1 ms before t₀ (Fig. 2)."""
+    return np.arange(-filter_size + 1, 1) if current_time == "right" else np.arange(filter_size)
+
+
+def plot_filter_heatmap(ax, weights: np.ndarray, limit: float, *, lags: np.ndarray | None = None,
+                        ylabel: str = "synapse index"):
+    """A filter as (rows × time), columns at ``lags`` (default ``filter_lags(size)``); colours symmetric in
+    ±``limit``. Returns the image, for a colour bar."""
     num_rows, filter_size = weights.shape
+    lags = filter_lags(filter_size) if lags is None else np.asarray(lags)
     image = ax.imshow(weights, cmap="jet", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest",
-                      extent=(-filter_size + 0.5, 0.5, num_rows - 0.5, -0.5))
+                      extent=(lags[0] - 0.5, lags[-1] + 0.5, num_rows - 0.5, -0.5))
     ax.set_ylabel(ylabel)
     return image
 
 
-def plot_filter_profiles(ax, weights: np.ndarray, num_exc: int, *, individual: bool = True,
-                         xlabel: str = "time before prediction (ms)") -> None:
-    """Mean excitatory (red) and inhibitory (blue) weight against time before the prediction, over the
-    faint weights of every row (``individual``)."""
-    filter_size = weights.shape[1]
-    lags = np.arange(-filter_size + 1, 1)
+def plot_filter_profiles(ax, weights: np.ndarray, num_exc: int, *, lags: np.ndarray | None = None,
+                         individual: bool = True, xlabel: str = "time before prediction (ms)",
+                         legend: bool = True, alpha: float = 0.06) -> None:
+    """Mean excitatory (red) and inhibitory (blue) weight against time (columns at ``lags``, as
+    ``plot_filter_heatmap``), over the faint weights of every row (``individual``)."""
+    lags = filter_lags(weights.shape[1]) if lags is None else np.asarray(lags)
     for rows, color, label in ((slice(0, num_exc), style.EXCITATORY, "Exc"),
                                (slice(num_exc, None), style.INHIBITORY, "Inh")):
         group = weights[rows]
         if not len(group):
             continue
         if individual:
-            ax.plot(lags, group.T, color=color, alpha=0.06, lw=0.6)
+            ax.plot(lags, group.T, color=color, alpha=alpha, lw=0.6)
         ax.plot(lags, group.mean(axis=0), color=color, lw=2.5, label=label)
     ax.axhline(0, color=style.NEUTRAL, lw=0.5)
     ax.set_xlim(lags[0], lags[-1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("weight")
-    ax.legend(loc="upper left")
+    if legend:
+        ax.legend(loc="upper left")
