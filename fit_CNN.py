@@ -35,6 +35,7 @@ PARAMS = dict(
     architecture_preset="original_3x64x100",  # original_3x64x100 | NMDA_TCN_7x128x153 | FCN_1x128x43 | custom
     filter_sizes_per_layer=None,  # depth = number of entries
     num_filters_per_layer=None,   # one value for all layers, or one per layer
+    input_projection_channels=0,  # > 0: a linear 1x1 convolution of the 1278 inputs to this many channels first
     activation_function="relu",   # or 'lrelu' (LeakyReLU 0.25)
     initializer_std=0.002,
     l2_regularization=1e-8,

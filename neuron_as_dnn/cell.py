@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,12 +46,19 @@ _h = None
 def compiled_mechanisms_dir() -> Path:
     """Where ``nrnivmodl`` put the compiled mechanisms (a folder named after the machine)."""
     import platform
-    folder = NEURON_MODEL_DIR / platform.machine()
+    folder = mechanisms_build_dir() / platform.machine()
     if not (folder / "libnrnmech.so").is_file():
         raise MechanismsNotCompiledError(
             f"the NMODL mechanisms in {MECHANISMS_DIR} are not compiled: run `make setup` "
             f"(or `cd {NEURON_MODEL_DIR} && nrnivmodl -coreneuron mechanisms`)")
     return folder
+
+
+def mechanisms_build_dir() -> Path:
+    """The folder in which ``nrnivmodl`` ran: this project's by default; $L5PC_MECHANISMS_BUILD
+    selects another build of the same mechanisms (benchmarks compare compiler flags this way)."""
+    override = os.environ.get("L5PC_MECHANISMS_BUILD")
+    return Path(override) if override else NEURON_MODEL_DIR
 
 
 def neuron_h():
@@ -62,10 +70,10 @@ def neuron_h():
 
     if not hasattr(h, "AmpaNmdaSynapse"):
         compiled_mechanisms_dir()
-        load_mechanisms(str(NEURON_MODEL_DIR), warn_if_already_loaded=False)
+        load_mechanisms(str(mechanisms_build_dir()), warn_if_already_loaded=False)
         if not hasattr(h, "AmpaNmdaSynapse"):
             raise MechanismsNotCompiledError(
-                f"loading the compiled mechanisms from {NEURON_MODEL_DIR} failed: recompile them with "
+                f"loading the compiled mechanisms from {mechanisms_build_dir()} failed: recompile them with "
                 f"`make setup`")
     h.load_file("stdrun.hoc")
     h.load_file("import3d.hoc")

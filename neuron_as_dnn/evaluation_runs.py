@@ -391,7 +391,8 @@ PARAMS_HELP = {
     "data_dir": "the dataset folder to evaluate on (unset: data/L5PC_<model's type>_<split>/)",
     "cache_dir": "where the dataset caches go (unset: a .cache folder beside the data)",
     "re_evaluate": "evaluate again checkpoints that already have results",
-    "prediction_mode": "single_pass (one causal pass over the whole trace) or overlapping_windows (the original's)",
+    "prediction_mode": "single_pass (one causal pass over the whole trace), single_pass_sparse (the same, the first "
+                       "layer computed from the input events) or overlapping_windows (the original's)",
     "batch_size": "simulations per model call",
     "save_predictions": "save the predictions in the model folder's predictions/ (npz)",
     "num_subsets": "random subsets of 67 % of the simulations, scored apart for error bars",

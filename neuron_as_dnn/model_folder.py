@@ -55,7 +55,7 @@ SUMMARY_FILE = "summary.csv"
 COMPANION_KEYS = ("data_dict", "architecture_dict", "learning_schedule_dict", "training_history_dict")
 SUMMARY_COLUMNS = ("folder", "synapse_type", "network_type", "depth", "width", "receptive_field_ms",
                    "num_parameters", "num_train_samples", "num_checkpoints", "best_val_spike_loss",
-                   "last_val_spike_loss", "created", "git_commit")
+                   "last_val_spike_loss", "best_val_spike_auc", "last_val_spike_auc", "created", "git_commit")
 NO_MODEL_HINT = ("no model in this folder (expected config.json + checkpoints/ from fit_CNN.py, or the authors' "
                  "<name>_model.h5 + <name>_training.pickle)")
 
@@ -393,6 +393,7 @@ class ModelFolder:
         """One row of ``summary.csv`` (``SUMMARY_COLUMNS``; ``folder`` is the folder's name)."""
         architecture, history = self.architecture, self.history
         val_losses = [v for v in history.get("val_spikes_loss", []) if v is not None and math.isfinite(v)]
+        val_aucs = [v for v in history.get("val_spikes_auc", []) if v is not None and math.isfinite(v)]
         config = self.config or {}
         dated = self.name if self.layout == "ours" else self.latest_checkpoint().name
         date = _DATE_IN_NAME.search(dated)
@@ -405,6 +406,8 @@ class ModelFolder:
             "num_checkpoints": len(self.checkpoints()),
             "best_val_spike_loss": min(val_losses) if val_losses else "",
             "last_val_spike_loss": val_losses[-1] if val_losses else "",
+            "best_val_spike_auc": max(val_aucs) if val_aucs else "",
+            "last_val_spike_auc": val_aucs[-1] if val_aucs else "",
             "created": f"{date.group(1)}T{date.group(2)}:{date.group(3)}" if date else "",
             "git_commit": config.get("git_commit") or "",
         }

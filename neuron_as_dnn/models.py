@@ -44,6 +44,8 @@ ARCHITECTURE_KEYS = ("network_depth", "input_window_size", "num_filters_per_laye
                      "strides_per_layer", "dilation_rates_per_layer")
 PER_LAYER_KEYS = ARCHITECTURE_KEYS[2:]
 ARCHITECTURE_ATTRIBUTE = "neuron_as_dnn_architecture_dict"
+INPUT_PROJECTION = "input_projection_channels"  # optional entry and the name of its layer
+PROJECTION_INITIALIZER_STD = 0.05  # about 13 of the 1278 inputs are active per ms
 
 
 class ModelFileError(errors.FileContentError):
@@ -58,8 +60,12 @@ def make_architecture_dict(filter_sizes_per_layer: Sequence[int], num_filters_pe
                            input_window_size: int = 400, initializer_std: float | Sequence[float] = 0.002,
                            l2_regularization: float | Sequence[float] = 1e-8,
                            activation: str | Sequence[str] = "relu", strides: int | Sequence[int] = 1,
-                           dilation_rates: int | Sequence[int] = 1) -> dict:
-    """The original's ``architecture_dict``; a scalar (or a one-element list) applies to every layer."""
+                           dilation_rates: int | Sequence[int] = 1, input_projection_channels: int = 0) -> dict:
+    """The original's ``architecture_dict``; a scalar (or a one-element list) applies to every layer.
+
+    ``input_projection_channels`` > 0 adds this project's optional entry of that name: a linear 1x1
+    convolution of the 1278 inputs to that many channels before ``layer_1``, so the first temporal layer
+    has few parameters per input (absent from the dict when 0, which keeps the original's format)."""
     depth = len(filter_sizes_per_layer)
 
     def per_layer(value, name, kind):
@@ -81,6 +87,8 @@ def make_architecture_dict(filter_sizes_per_layer: Sequence[int], num_filters_pe
         "strides_per_layer": per_layer(strides, "strides_per_layer", int),
         "dilation_rates_per_layer": per_layer(dilation_rates, "dilation_rates_per_layer", int),
     }
+    if input_projection_channels:
+        architecture[INPUT_PROJECTION] = int(input_projection_channels)
     validate_architecture(architecture)
     return architecture
 
@@ -100,6 +108,8 @@ def validate_architecture(architecture: Mapping[str, Any]) -> None:
                                                                     "sigmoid", "gelu", "swish", "selu"}
     if unknown:
         raise ValueError(f"unknown activation(s) {sorted(unknown)}")
+    if architecture.get(INPUT_PROJECTION, 0) < 0:
+        raise ValueError(f"{INPUT_PROJECTION} must be 0 (none) or a number of channels")
     if architecture["input_window_size"] <= sum(architecture["filter_sizes_per_layer"]):
         raise ValueError(f"input_window_size {architecture['input_window_size']} must exceed the sum of the filter "
                          f"sizes {sum(architecture['filter_sizes_per_layer'])} (as the original asserts)")
@@ -151,6 +161,10 @@ def build_model(architecture: Mapping[str, Any], num_dvt_components: int = 20,
     time_steps = architecture["input_window_size"] if fixed_window else None
     inputs = keras.Input(shape=(time_steps, num_input_channels), name="input_layer")
     x = inputs
+    if architecture.get(INPUT_PROJECTION, 0):
+        x = layers.Conv1D(architecture[INPUT_PROJECTION], 1, use_bias=False, name=INPUT_PROJECTION,
+                          kernel_initializer=keras.initializers.TruncatedNormal(stddev=PROJECTION_INITIALIZER_STD),
+                          kernel_regularizer=keras.regularizers.L2(architecture["l2_regularization_per_layer"][0]))(x)
     for k in range(architecture["network_depth"]):
         activation = architecture["activation_function_per_layer"][k]
         x = layers.Conv1D(
@@ -189,6 +203,8 @@ def count_parameters(architecture: Mapping[str, Any], num_dvt_components: int,
     """``count_trainable_parameters(build_model(...))`` without building the model (for tables of many
     models): per layer the kernel, the bias and BatchNorm's gamma and beta; then the three 1x1 heads."""
     total, channels = 0, num_input_channels
+    if architecture.get(INPUT_PROJECTION, 0):
+        total, channels = channels * architecture[INPUT_PROJECTION], architecture[INPUT_PROJECTION]
     for size, filters in zip(architecture["filter_sizes_per_layer"], architecture["num_filters_per_layer"]):
         total += size * channels * filters + filters + 2 * filters
         channels = filters
@@ -337,12 +353,14 @@ def architecture_from_model_config(config: Mapping[str, Any]) -> tuple[dict, int
     if not conv:
         raise ValueError("no layer_1 ... layer_D convolutions in the model config")
     window = input_shape[1] if input_shape and input_shape[1] is not None else None
+    projection = layer_configs.get(INPUT_PROJECTION)
     architecture = make_architecture_dict(
         [c["size"] for c in conv], [c["filters"] for c in conv],
         input_window_size=window or sum(c["size"] for c in conv) + 1,
         initializer_std=[c["std"] for c in conv], l2_regularization=[c["l2"] for c in conv],
         activation=[c["activation"] for c in conv], strides=[c["strides"] for c in conv],
-        dilation_rates=[c["dilation"] for c in conv])
+        dilation_rates=[c["dilation"] for c in conv],
+        input_projection_channels=projection["config"]["filters"] if projection else 0)
     dendritic = layer_configs.get("dendritic")
     return architecture, int(dendritic["config"]["filters"]) if dendritic else 0
 
@@ -362,7 +380,9 @@ def architecture_from_weights(weights: Mapping[str, Mapping[str, np.ndarray]],
         raise ValueError("no layer_1 kernel among the weights")
     window = max(input_window_size, sum(sizes) + 1)
     dendritic = weights.get("dendritic", {}).get("kernel")
-    return (make_architecture_dict(sizes, filters, input_window_size=window),
+    projection = weights.get(INPUT_PROJECTION, {}).get("kernel")
+    return (make_architecture_dict(sizes, filters, input_window_size=window,
+                                   input_projection_channels=0 if projection is None else projection.shape[2]),
             0 if dendritic is None else int(dendritic.shape[2]))
 
 
@@ -410,7 +430,7 @@ def model_file_channels(path: str | os.PathLike) -> tuple[int, int]:
             return int(layers["input_layer"]["batch_shape"][-1]), int(dendritic["filters"]) if dendritic else 0
         except (KeyError, TypeError, IndexError) as error:
             raise ModelFileError(path, f"not a network of this project ({type(error).__name__}: {error})") from None
-    first = _h5_kernel_shape(path, "layer_1")
+    first = _h5_kernel_shape(path, INPUT_PROJECTION) or _h5_kernel_shape(path, "layer_1")
     if first is None:
         raise ModelFileError(path, "has no layer_1 kernel")
     dendritic = _h5_kernel_shape(path, "dendritic")
@@ -459,7 +479,7 @@ def load_model_file(path: str | os.PathLike, architecture: Mapping[str, Any] | N
     if num_dvt_components is None:
         dendritic = weights.get("dendritic", {}).get("kernel")
         num_dvt_components = 0 if dendritic is None else int(dendritic.shape[2])
-    kernel = weights.get("layer_1", {}).get("kernel")
+    kernel = weights.get(INPUT_PROJECTION, weights.get("layer_1", {})).get("kernel")
     if kernel is not None:
         num_input_channels = int(kernel.shape[1])
     model = build_model(architecture or architecture_of_file(path), num_dvt_components=num_dvt_components,

@@ -27,7 +27,10 @@ from neuron_as_dnn import cache, dataset, errors, evaluation, models, utils
 
 log = logging.getLogger(__name__)
 
-PREDICTION_MODES = ("single_pass", "overlapping_windows")
+# single_pass_sparse: the single pass with the first layer computed from the input events
+# (sparse_prediction; the same numbers, 2.5x less CPU for the paper's 7 x 128 network, benchmarks/bench_surrogate.py)
+PREDICTION_MODES = ("single_pass", "overlapping_windows", "single_pass_sparse")
+SINGLE_PASS_MODES = ("single_pass", "single_pass_sparse")
 DEFAULT_BATCH_SIZE = 16   # simulations per model call: 16 x 6000 x 1278 float32 inputs are 0.5 GB
 
 _DATA_FOLDER_NAME = re.compile(r"^L5PC_(?P<synapse_type>.+)_(?P<split>train|valid|test)$")
@@ -49,7 +52,7 @@ class PredictionSettings:
 
 
 def prediction_settings(mode: str, architecture: dict, duration_ms: int) -> PredictionSettings:
-    if mode == "single_pass":
+    if mode in SINGLE_PASS_MODES:
         return PredictionSettings(mode, int(duration_ms), 0)
     if mode == "overlapping_windows":
         window = int(architecture["input_window_size"])
@@ -69,10 +72,18 @@ def model_predict_fn(model) -> evaluation.PredictFn:
     return predict
 
 
+def predict_fn_for(model, mode: str) -> evaluation.PredictFn:
+    """The model called directly, or with its first layer computed from the input events."""
+    if mode != "single_pass_sparse":
+        return model_predict_fn(model)
+    from neuron_as_dnn.sparse_prediction import SparseFirstLayerPredictor
+    return SparseFirstLayerPredictor(model).predict_fn()  # refuses a first layer it cannot compute (UserError)
+
+
 def predict_traces(predict_fn: evaluation.PredictFn, inputs: np.ndarray,
                    settings: PredictionSettings) -> list[np.ndarray]:
     """The model's outputs (one array (sims, time, k) per head) for whole traces ``inputs`` (sims, time, C)."""
-    if settings.mode == "single_pass":
+    if settings.mode in SINGLE_PASS_MODES:
         return evaluation.predict_single_causal_pass(predict_fn, inputs)
     return evaluation.predict_with_overlapping_windows(predict_fn, inputs, settings.window_ms, settings.overlap_ms)
 
@@ -240,7 +251,7 @@ def predict_data(model, data: EvaluationData, settings: PredictionSettings, batc
     y_soma = np.zeros((n, duration), np.float32)
     file_index = np.repeat(np.arange(len(data.files)), data.num_simulations_per_file)
     simulation_index = np.concatenate([np.arange(count) for count in data.num_simulations_per_file])
-    predict_fn = model_predict_fn(model)
+    predict_fn = predict_fn_for(model, settings.mode)
     row = 0
     with tqdm(total=n, unit="sim", desc=description, disable=not progress) as bar:
         for path in data.files:

@@ -45,7 +45,8 @@ ARCHITECTURE_ENTRY_OF = {"filter_sizes_per_layer": "filter_sizes_per_layer",
                          "l2_regularization": "l2_regularization_per_layer",
                          "strides_per_layer": "strides_per_layer",
                          "dilation_rates_per_layer": "dilation_rates_per_layer",
-                         "input_window_size": "input_window_size"}
+                         "input_window_size": "input_window_size",
+                         "input_projection_channels": models.INPUT_PROJECTION}
 # learning_schedule_dict entry -> the fit_CNN parameters that set it
 SCHEDULE_PARAMS_OF = {
     "train_file_load": ("train_file_load",), "valid_file_load": ("valid_file_load",),
@@ -129,7 +130,8 @@ def architecture_from_params(params: Mapping[str, Any]) -> dict:
             params["filter_sizes_per_layer"], params["num_filters_per_layer"],
             input_window_size=params["input_window_size"], initializer_std=params["initializer_std"],
             l2_regularization=params["l2_regularization"], activation=params["activation_function"],
-            strides=params["strides_per_layer"], dilation_rates=params["dilation_rates_per_layer"])
+            strides=params["strides_per_layer"], dilation_rates=params["dilation_rates_per_layer"],
+            input_projection_channels=params.get("input_projection_channels") or 0)
     except ValueError as error:
         raise errors.ConfigError(f"architecture options: {error}") from None
 
@@ -219,11 +221,13 @@ def check_resume_compatible(params: Mapping[str, Any], requested: set[str],
     for key, saved in (("synapse_type", resume.synapse_type), ("num_dvt_components", resume.num_dvt_components)):
         if key in requested and params[key] != saved:
             raise conflict(key, f"{saved}, not {params[key]}")
-    saved_as_params = {param: resume.architecture[entry] for param, entry in ARCHITECTURE_ENTRY_OF.items()}
+    saved = {models.INPUT_PROJECTION: 0, **resume.architecture}  # the one optional entry
+    saved_as_params = {param: saved[entry] for param, entry in ARCHITECTURE_ENTRY_OF.items()}
     asked = architecture_from_params({**saved_as_params, **{k: params[k] for k in saved_as_params if k in requested}})
+    asked.setdefault(models.INPUT_PROJECTION, 0)
     for param, entry in ARCHITECTURE_ENTRY_OF.items():
-        if param in requested and asked[entry] != resume.architecture[entry]:
-            raise conflict(param, f"{entry} {resume.architecture[entry]}, not {asked[entry]}")
+        if param in requested and asked[entry] != saved[entry]:
+            raise conflict(param, f"{entry} {saved[entry]}, not {asked[entry]}")
     if requested & {param for params_of in SCHEDULE_PARAMS_OF.values() for param in params_of}:
         asked = expand_learning_schedule(params)
         for entry, params_of in SCHEDULE_PARAMS_OF.items():
@@ -470,8 +474,28 @@ def run_schedule_epoch(run: TrainingRun, epoch: int, bar) -> None:
                        ("loss_weights", loss_weights), ("num_train_samples", batch_size * steps),
                        ("num_train_steps", steps)):
         history.setdefault(key, []).extend(copy.deepcopy(value) for _ in range(multiplier))
+    auc = validation_spike_auc(run.model, valid_sampler, models.receptive_field_ms(run.architecture))
+    history.setdefault("val_spikes_auc", []).extend(auc for _ in range(multiplier))
     history.setdefault("train_files_histogram", []).append(train_sampler.pop_histogram())
     history.setdefault("valid_files_histogram", []).append(valid_sampler.pop_histogram())
+
+
+def validation_spike_auc(model, valid_sampler, receptive_field_ms: int) -> float | None:
+    """ROC AUC of the spike head on the validation batches (the same ones every schedule epoch when they are
+    fixed), counting only the time points that see a whole receptive field. A falling loss can mean that
+    only the base rate was learned; this tells it at once (0.5: no better than chance)."""
+    from sklearn.metrics import roc_auc_score
+
+    predicted, target = [], []
+    for index in range(len(valid_sampler)):
+        X, targets = valid_sampler[index]
+        spikes = model.predict_on_batch(X)[0]
+        predicted.append(np.asarray(spikes)[:, receptive_field_ms:, 0].ravel())
+        target.append(targets[0][:, receptive_field_ms:, 0].ravel())
+    predicted, target = np.concatenate(predicted), np.concatenate(target) > 0.5
+    if target.all() or not target.any():
+        return None  # AUC undefined: no spike (or only spikes) in the validation windows
+    return float(roc_auc_score(target, predicted))
 
 
 def _recent_mean(values: Sequence[float], window: int) -> float:
@@ -521,9 +545,12 @@ def train(params: Mapping[str, Any], explicit: Collection[str] = ()) -> Training
             run_schedule_epoch(run, epoch, bar)
             save_schedule_epoch(run)
             elapsed = time.monotonic() - started
-            log.info("schedule epoch %d/%d: lr %.1e, spikes loss train %.4f valid %.4f; elapsed %s, ETA %s",
+            auc = run.history["val_spikes_auc"][-1]
+            log.info("schedule epoch %d/%d: lr %.1e, spikes loss train %.4f valid %.4f, valid spike AUC %s; "
+                     "elapsed %s, ETA %s",
                      epoch + 1, run.schedule["num_epochs"], run.schedule["learning_rate_per_epoch"][epoch],
                      run.history["spikes_loss"][-1], run.history.get("val_spikes_loss", [np.nan])[-1],
+                     "n/a" if auc is None else f"{auc:.3f}",
                      datetime.timedelta(seconds=round(elapsed)),
                      datetime.timedelta(seconds=round(elapsed / (epoch + 1 - start) * (end - epoch - 1))))
     return TrainingResult(folder=run.folder, checkpoints=run.checkpoints, history=run.history, model=run.model)

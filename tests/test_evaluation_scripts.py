@@ -175,6 +175,57 @@ def test_test_takes_the_best_validation_checkpoint_and_reproducible_subsets(trai
         record["results"][HEADLINE]["calibrated"])
 
 
+def test_training_history_carries_the_validation_spike_auc(trained):
+    _, folder = trained
+    history = folder.history
+    assert len(history["val_spikes_auc"]) == len(history["val_spikes_loss"])  # one per Keras epoch
+    assert all(auc is None or 0.0 <= auc <= 1.0 for auc in history["val_spikes_auc"])
+    assert any(auc is not None for auc in history["val_spikes_auc"])
+
+
+def test_a_tested_model_folder_ships_as_a_self_contained_folder(trained, data_root, tmp_path):
+    from neuron_as_dnn import pretrained
+
+    out_dir, folder = trained
+    checkpoint = folder.checkpoints()[0].name
+    evaluate_CNN_test.main(arguments(data_root, out_dir, "test", "--checkpoint", checkpoint, "--num-subsets", "0",
+                                     "--no-save-predictions"))
+    target = tmp_path / "pretrained"
+    shipped = pretrained.main(["--model-dir", str(folder.path), "--checkpoint", checkpoint, "--out-dir", str(target),
+                               "--log-level", "WARNING"])
+    assert shipped == target / folder.name
+    assert not (shipped / "state.keras").exists() and not (shipped / "predictions").exists()
+    assert sorted(p.name for p in (shipped / "checkpoints").iterdir()) == [checkpoint + ".keras",
+                                                                           checkpoint + ".pickle"]
+    record = evaluation_runs.utils.read_json(evaluation_runs.results_path(folder, checkpoint, "test"))
+    results = evaluation_runs.utils.read_json(shipped / pretrained.RESULTS_FILE)
+    assert results["checkpoint"] == checkpoint
+    assert results["spike_auc"] == record["results"][HEADLINE]["calibrated"]["AUC"]
+    assert results["soma_rmse_mV"] == record["results"][HEADLINE]["uncalibrated"]["soma_RMSE"]
+    # with the data gone, the shipped folder loads and predicts its example as when it was shipped
+    opened = pretrained.open_shipped(target)
+    example = np.load(shipped / pretrained.EXAMPLE_FILE)
+    outputs = pretrained.predict_example(opened.load_model(), opened.num_input_channels)
+    for k, output in enumerate(outputs):
+        np.testing.assert_allclose(output, example[f"output_{k}"], atol=1e-6)
+    assert opened.dvt_pca is not None
+    with pytest.raises(SystemExit) as stopped:  # a second network needs --replace
+        pretrained.main(["--model-dir", str(folder.path), "--checkpoint", checkpoint, "--out-dir", str(target)])
+    assert stopped.value.code == 2
+
+
+def test_first_layer_from_the_input_events_gives_the_same_evaluation(trained, data_root):
+    out_dir, folder = trained
+    checkpoint = folder.checkpoints()[-1].name
+    common = ("--checkpoint", checkpoint, "--num-subsets", "0", "--no-save-predictions", "--re-evaluate")
+    dense = evaluate_CNN_test.main(arguments(data_root, out_dir, "test", *common))["records"][0]
+    sparse = evaluate_CNN_test.main(arguments(data_root, out_dir, "test", *common, "--prediction-mode",
+                                              "single_pass_sparse"))["records"][0]
+    assert sparse["prediction"]["mode"] == "single_pass_sparse"
+    for variant in evaluation.VOLTAGE_VARIANTS:
+        assert sparse["results"][HEADLINE][variant] == pytest.approx(dense["results"][HEADLINE][variant], abs=1e-4)
+
+
 def test_authors_layout_with_overlapping_windows(trained, data_root, tmp_path):
     """An exported folder in the authors' layout (``<name>_model.h5`` + ``<name>_training.pickle``), predicted
     with the original's overlapping windows, gives the single pass's predictions."""

@@ -111,6 +111,8 @@ def test_summary_has_one_row_per_folder(trained, tmp_path):
     assert int(row["num_checkpoints"]) == 2
     assert float(row["best_val_spike_loss"]) == pytest.approx(min(trained.history["val_spikes_loss"]))
     assert float(row["last_val_spike_loss"]) == pytest.approx(trained.history["val_spikes_loss"][-1])
+    aucs = [a for a in trained.history["val_spikes_auc"] if a is not None]
+    assert (row["best_val_spike_auc"] == "") if not aucs else float(row["best_val_spike_auc"]) == pytest.approx(max(aucs))
     assert row["created"][:4].isdigit() and "T" in row["created"]
     # a copy of the run and an authors' folder deeper down: one row each, sorted by folder
     shutil.copytree(trained.folder.path, tmp_path / "b_copy")

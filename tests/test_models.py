@@ -226,3 +226,43 @@ def test_bad_model_files(small_model, tmp_path):
     with pytest.raises(errors.MissingFileError):
         models.load_model_file(tmp_path / "absent.h5")
     assert issubclass(models.ModelFileError, errors.UserError)  # a user's wrong file: one line, no traceback
+
+
+def test_input_projection_round_trips_through_every_file_format(inputs, tmp_path):
+    architecture = small_architecture(input_projection_channels=3)
+    assert models.make_architecture_dict([7, 3], [6, 5], input_window_size=60) == \
+        {k: v for k, v in small_architecture(initializer_std=0.002, activation="relu").items()}  # no entry when 0
+    model = models.build_model(architecture, num_dvt_components=4)
+    assert model.get_layer(models.INPUT_PROJECTION).kernel.shape == (1, 1278, 3)
+    assert model.get_layer("layer_1").kernel.shape == (7, 3, 6)  # few parameters per input
+    assert models.count_parameters(architecture, 4) == models.count_trainable_parameters(model)
+    rng = np.random.default_rng(2)
+    for layer in model.layers:
+        if layer.weights:
+            layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "variance" not in w.name
+                               else rng.uniform(0.5, 2.0, w.shape).astype("float32") for w in layer.weights])
+    keras_path, h5_path = models.save_model_files(model, tmp_path / "net", architecture)
+    for path in (keras_path, h5_path):
+        assert models.model_file_channels(path) == (1278, 4)
+        assert models.architecture_of_file(path)[models.INPUT_PROJECTION] == 3
+        assert_same_predictions(model, models.load_model_file(path), inputs, atol=1e-6)
+    guessed, _ = models.architecture_from_weights(models.read_h5_weights(h5_path), 60)
+    assert guessed[models.INPUT_PROJECTION] == 3
+
+
+def test_first_layer_kernel_over_the_inputs_composes_the_projection(inputs):
+    from neuron_as_dnn.figures.main_figure import first_layer_kernel
+
+    architecture = small_architecture(input_projection_channels=3, activation=["linear", "relu"])
+    model = models.build_model(architecture, num_dvt_components=0)
+    rng = np.random.default_rng(3)
+    for name in (models.INPUT_PROJECTION, "layer_1"):
+        layer = model.get_layer(name)
+        layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") for w in layer.weights])
+    kernel, bias = first_layer_kernel(model), model.get_layer("layer_1").get_weights()[1]
+    assert kernel.shape == (7, 1278, 6)
+    first_layer = keras.Model(model.inputs, model.get_layer("layer_1").output)
+    expected = keras.ops.convert_to_numpy(first_layer(inputs[:1]))[0]
+    padded = np.concatenate([np.zeros((6, 1278), np.float32), inputs[0]])
+    by_hand = np.stack([np.einsum("ki,kif->f", padded[t:t + 7], kernel) for t in range(inputs.shape[1])]) + bias
+    np.testing.assert_allclose(by_hand, expected, atol=1e-4)

@@ -113,8 +113,15 @@ def evaluation_curves(y_spike: np.ndarray, spike_probability: np.ndarray, y_soma
 
 
 def first_layer_kernel(model) -> np.ndarray:
-    """(filter size, input channels, filters) of the network's first convolution."""
-    return np.asarray(model.get_layer("layer_1").get_weights()[0])
+    """(filter size, input channels, filters) of the network's first convolution over the inputs: with an input
+    projection, the composition of the linear 1x1 projection and layer_1 (exact, both are linear)."""
+    from neuron_as_dnn import models
+
+    kernel = np.asarray(model.get_layer("layer_1").get_weights()[0])
+    if models.INPUT_PROJECTION in {layer.name for layer in model.layers}:
+        projection = np.asarray(model.get_layer(models.INPUT_PROJECTION).get_weights()[0])[0]  # (inputs, channels)
+        kernel = np.einsum("ip,kpf->kif", projection, kernel)
+    return kernel
 
 
 # ---------------------------------------------------------------------------------------------------------

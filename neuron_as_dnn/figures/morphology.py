@@ -115,9 +115,12 @@ def plot_network_diagram(ax, architecture: Mapping, *, num_input_channels: int =
                          num_dvt_components: int = 0) -> None:
     """Input, the D temporal convolution layers (filters × kernel ms each) and the output heads, bottom to
     top, in axes coordinates; box widths grow with the log of the number of filters."""
-    depth = architecture["network_depth"]
-    filters = architecture["num_filters_per_layer"]
-    sizes = architecture["filter_sizes_per_layer"]
+    projection = architecture.get(models.INPUT_PROJECTION, 0)
+    depth = architecture["network_depth"] + (1 if projection else 0)
+    filters = ([projection] if projection else []) + list(architecture["num_filters_per_layer"])
+    sizes = ([1] if projection else []) + list(architecture["filter_sizes_per_layer"])
+    labels = (["input projection: {} channels × 1 ms"] if projection else []) + \
+        [f"layer {k + 1}: {{}} filters × {{}} ms" for k in range(architecture["network_depth"])]
     rows = depth + 2
     pitch = 0.86 / rows
     box = 0.62 * pitch   # the rest of the pitch is the arrow between two boxes
@@ -127,7 +130,7 @@ def plot_network_diagram(ax, architecture: Mapping, *, num_input_channels: int =
     _box(ax, 0.5, y[0], 0.9, box, "0.92", f"input: {half} exc + {num_input_channels - half} inh synapses")
     for k in range(depth):
         width = 0.3 + 0.5 * np.log2(max(filters[k], 2)) / widest
-        _box(ax, 0.5, y[k + 1], width, box, "#cfe2f3", f"layer {k + 1}: {filters[k]} filters × {sizes[k]} ms")
+        _box(ax, 0.5, y[k + 1], width, box, "#cfe2f3", labels[k].format(filters[k], sizes[k]))
         _arrow(ax, (0.5, y[k] + box / 2), (0.5, y[k + 1] - box / 2))
     heads = [("spike", "#f4cccc"), ("soma", "#d9ead3")] + ([(f"{num_dvt_components} dendritic", "#fff2cc")]
                                                           if num_dvt_components else [])
@@ -135,7 +138,7 @@ def plot_network_diagram(ax, architecture: Mapping, *, num_input_channels: int =
     for (name, color), x in zip(heads, centres):
         _box(ax, x, y[-1], 0.8 / len(heads) - 0.04, box, color, name)
         _arrow(ax, (0.5, y[-2] + box / 2), (x, y[-1] - box / 2))
-    ax.set_title(f"{models.network_type(architecture)}: {depth} layers, T = "
+    ax.set_title(f"{models.network_type(architecture)}: {architecture['network_depth']} layers, T = "
                  f"{models.receptive_field_ms(architecture)} ms", fontsize=style.LABEL_SIZE)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

@@ -1,0 +1,163 @@
+"""The network shipped in ``pretrained/``: made from a trained and tested model folder, found by the demo.
+
+``python -m neuron_as_dnn.pretrained --model-dir models/NMDA/<run folder>`` copies what a user needs to load
+and judge the network into ``pretrained/<run folder>/``, and nothing that needs the data:
+
+- the description of the run: ``config.json`` (provenance), ``architecture.json``, ``learning_schedule.json``,
+  ``history.json`` (the learning curves, the validation spike AUC per schedule epoch), ``data.json``,
+  ``dvt_pca.npz`` (to turn the dendritic head's outputs back into voltages);
+- one checkpoint, ``checkpoints/<name>.keras`` with its companion ``<name>.pickle`` (the evaluated one by
+  default);
+- its test evaluation ``evaluation/<name>__test.json`` (``evaluate_CNN_test.py``) and, in one short file,
+  ``eval_results.json``: the headline numbers, the data they come from and the commands;
+- ``example_io.npz``: a fixed input (500 ms of random spikes) with the network's outputs for it, so a test
+  can tell that the shipped network loads and predicts as it did when it was shipped.
+
+The folder stays a model folder: every script that takes ``--model-dir`` / ``--models-dir`` reads it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from neuron_as_dnn import cli, errors, evaluation, model_folder, paths, utils
+from neuron_as_dnn.model_folder import ModelFolder
+
+log = logging.getLogger(__name__)
+
+PRETRAINED_DIR = paths.REPO_ROOT / "pretrained"
+DESCRIPTION_FILES = (model_folder.CONFIG_FILE, model_folder.ARCHITECTURE_FILE, model_folder.LEARNING_SCHEDULE_FILE,
+                     model_folder.HISTORY_FILE, model_folder.DATA_FILE, model_folder.DVT_PCA_FILE)
+RESULTS_FILE = "eval_results.json"
+EXAMPLE_FILE = "example_io.npz"
+EXAMPLE_MS, EXAMPLE_ACTIVE_FRACTION, EXAMPLE_SEED = 500, 0.01, 0
+MAX_BYTES = 10 * 1024 ** 2
+
+
+def open_shipped(root: str | Path = PRETRAINED_DIR) -> ModelFolder:
+    return ModelFolder.open_one(root, option="model_dir")
+
+
+def example_inputs(num_channels: int) -> np.ndarray:
+    """The fixed example input (1, 500 ms, channels): each input active in 1 % of the milliseconds."""
+    rng = np.random.default_rng(EXAMPLE_SEED)
+    return (rng.random((1, EXAMPLE_MS, num_channels)) < EXAMPLE_ACTIVE_FRACTION).astype(np.float32)
+
+
+def predict_example(model, num_channels: int) -> list[np.ndarray]:
+    from neuron_as_dnn.prediction import model_predict_fn
+    return model_predict_fn(model)(example_inputs(num_channels))
+
+
+def headline_results(record: dict) -> dict:
+    """The numbers of the README's results row, from an ``evaluation/<checkpoint>__test.json`` record."""
+    results = record["results"][evaluation.MAIN_FILTER]
+    calibrated, uncalibrated = results["calibrated"], results["uncalibrated"]
+    return dict(
+        filter=evaluation.MAIN_FILTER, test_simulations=record["data"]["num_simulations"],
+        test_simulations_in_filter=results["num_simulations"], test_files=record["data"]["files"],
+        spike_auc=calibrated["AUC"], spike_tp_at_0_25_percent_fp=calibrated["TP @ 0.0025 FP"],
+        spike_tp_at_0_1_percent_fp=calibrated["TP @ 0.0010 FP"],
+        soma_rmse_mV=uncalibrated["soma_RMSE"], soma_explained_variance_percent=uncalibrated[
+            "soma_explained_variance_percent"],
+        soma_rmse_mV_rescaled=calibrated["soma_RMSE"],
+        soma_explained_variance_percent_rescaled=calibrated["soma_explained_variance_percent"],
+        evaluated_by=record.get("command_line"), evaluated_at_commit=record.get("git_commit"))
+
+
+def ship(source: ModelFolder, checkpoint_name: str | None, destination_root: Path, replace: bool = False) -> Path:
+    checkpoint = source.checkpoint(checkpoint_name) if checkpoint_name else _evaluated_checkpoint(source)
+    test_record_path = source.evaluation_dir / f"{checkpoint.name}__test.json"
+    if not test_record_path.is_file():
+        raise errors.MissingFileError(f"{source.path} has no test evaluation of {checkpoint.name}: run "
+                                      f"evaluate_CNN_test.py --models-dir {source.path} --checkpoint {checkpoint.name}")
+    destination = destination_root / source.name
+    others = [p for p in destination_root.iterdir() if p.is_dir() and p != destination] \
+        if destination_root.is_dir() else []
+    if (destination.exists() or others) and not replace:
+        raise errors.bad_parameter("replace", f"{destination_root} already holds a shipped network; give --replace "
+                                              "to put this one in its place")
+    staging = destination_root / f".{source.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / model_folder.CHECKPOINTS_DIR).mkdir(parents=True)
+    (staging / "evaluation").mkdir()
+    for name in DESCRIPTION_FILES:
+        if (source.path / name).is_file():
+            shutil.copy2(source.path / name, staging / name)
+            if name.endswith(".json"):
+                _relative_paths(staging / name)
+    if checkpoint.model_path.suffix != ".keras":
+        raise errors.bad_parameter("checkpoint", f"{checkpoint.name} has no .keras file; ship a checkpoint saved "
+                                                 "with --save-formats keras")
+    for path in (checkpoint.model_path, checkpoint.companion_path):
+        shutil.copy2(path, staging / model_folder.CHECKPOINTS_DIR / path.name)
+    shutil.copy2(test_record_path, staging / "evaluation" / test_record_path.name)
+    _relative_paths(staging / "evaluation" / test_record_path.name)
+    record = utils.read_json(staging / "evaluation" / test_record_path.name)
+    utils.write_json(staging / RESULTS_FILE, dict(checkpoint=checkpoint.name, **headline_results(record)))
+    model = source.load_model(checkpoint)
+    channels = source.num_input_channels
+    outputs = predict_example(model, channels)
+    np.savez_compressed(staging / EXAMPLE_FILE, seed=EXAMPLE_SEED, duration_ms=EXAMPLE_MS,
+                        active_fraction=EXAMPLE_ACTIVE_FRACTION,
+                        **{f"output_{k}": output for k, output in enumerate(outputs)})
+    size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+    if size > MAX_BYTES:
+        shutil.rmtree(staging)
+        raise errors.UserError(f"the shipped folder would hold {size / 1024 ** 2:.1f} MB, more than "
+                               f"{MAX_BYTES / 1024 ** 2:.0f} MB: ship a smaller network")
+    for other in others + ([destination] if destination.exists() else []):
+        shutil.rmtree(other)
+    staging.rename(destination)
+    log.info("shipped %s (%.2f MB) to %s", checkpoint.name, size / 1024 ** 2, destination)
+    return destination
+
+
+def _relative_paths(json_path: Path) -> None:
+    """Paths inside the repository written relative to it: the shipped files name no machine's folders."""
+    text = json_path.read_text()
+    json_path.write_text(text.replace(str(paths.REPO_ROOT) + "/", ""))
+
+
+def _evaluated_checkpoint(source: ModelFolder):
+    evaluated = [c for c in source.checkpoints() if (source.evaluation_dir / f"{c.name}__test.json").is_file()]
+    if len(evaluated) == 1:
+        return evaluated[0]
+    if not evaluated:
+        raise errors.MissingFileError(f"{source.path}: no checkpoint has a test evaluation; run evaluate_CNN_test.py "
+                                      f"--models-dir {source.path} first")
+    raise errors.bad_parameter("checkpoint", f"{len(evaluated)} checkpoints of {source.path} have test evaluations; "
+                                             "name the one to ship")
+
+
+PARAMS = dict(
+    model_dir=None,     # the trained and tested model folder to ship (required)
+    checkpoint=None,    # None: the checkpoint with a test evaluation
+    out_dir=None,       # None: pretrained/
+    replace=False,      # replace the network shipped there now
+    progress=True,
+    log_level="INFO",
+)
+SCRIPT = cli.Script("neuron_as_dnn.pretrained", PARAMS, description=__doc__, types={"model_dir": str})
+
+
+def run(params: dict) -> Path:
+    if not params["model_dir"]:
+        raise errors.bad_parameter("model_dir", "is required: the model folder to ship")
+    source = ModelFolder.open(params["model_dir"])
+    destination = ship(source, params["checkpoint"], Path(params["out_dir"] or PRETRAINED_DIR), params["replace"])
+    print(f"shipped: {destination}")
+    return destination
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no C++ info lines
+    return SCRIPT.run(run, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""make demo's bookkeeping: which stages count as done (so a rerun skips them and only them) and the summary."""
+import json
+
+import pytest
+
+from neuron_as_dnn import demo
+
+
+@pytest.fixture
+def demo_dirs(tmp_path, monkeypatch):
+    monkeypatch.setattr(demo.paths, "REPO_ROOT", tmp_path)
+    for name, folder in (("DATA", "data/demo"), ("MODELS", "models/demo"), ("FIGURES", "figures/demo")):
+        monkeypatch.setattr(demo, name, tmp_path / folder)
+    return tmp_path
+
+
+def write_record(root, files):
+    path = root / "models/demo/pretrained/NET/evaluation/ckpt__test.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = {"calibrated": {"AUC": 0.98, "TP @ 0.0025 FP": 0.2, "soma_RMSE": 0.9,
+                              "soma_explained_variance_percent": 91.0},
+               "uncalibrated": {"AUC": 0.98, "soma_RMSE": 0.95, "soma_explained_variance_percent": 90.0},
+               "num_simulations": 15}
+    path.write_text(json.dumps({"data": {"files": files, "num_simulations": 16}, "results": {demo.evaluation.MAIN_FILTER: results}}))
+
+
+def test_the_evaluation_stage_counts_only_an_evaluation_on_the_demo_test_set(demo_dirs):
+    assert not demo.evaluated_on_demo_data()
+    write_record(demo_dirs, ["data/L5PC_NMDA_test/shipped_test_set.p"])  # arrives with the shipped copy
+    assert not demo.evaluated_on_demo_data()
+    write_record(demo_dirs, [str(demo_dirs / "data/demo/test/fresh.p")])
+    assert demo.evaluated_on_demo_data()
+    assert "spike AUC 0.9800" in demo.summary()
+
+
+def test_the_training_stage_is_done_only_when_every_epoch_was_recorded(demo_dirs):
+    history = demo_dirs / "models/demo/trained/RUN/history.json"
+    history.parent.mkdir(parents=True)
+    keras_epochs = sum(demo.TRAINING_STAGE_EPOCHS) * demo.TRAINING_STEPS_MULTIPLIER
+    history.write_text(json.dumps({"val_spikes_auc": [0.6] * (keras_epochs - 1)}))
+    assert not demo.training_finished()
+    history.write_text(json.dumps({"val_spikes_auc": [0.6] * keras_epochs}))
+    assert demo.training_finished()
+    assert "validation spike AUC per schedule epoch 0.600" in demo.summary()
