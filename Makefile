@@ -1,5 +1,5 @@
 # make setup  : virtual environment (.venv), pinned packages, compiled NMODL mechanisms
-# make test   : the test suite (parallel, about 5 minutes on 2 cores)
+# make test   : the test suite (parallel, about 4 minutes on 2 cores)
 # make demo   : sets everything up and runs the pipeline end to end on a small scale, with the shipped network
 PYTHON ?= python3
 VENV := .venv
@@ -51,7 +51,7 @@ test: setup
 test-all: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-# the pipeline end to end on a small scale (neuron_as_dnn/demo.py; about 15 minutes on 2 cores once set up):
+# the pipeline end to end on a small scale (neuron_as_dnn/demo.py; about 5 minutes on 2 cores once set up):
 # Fig. 1, a fresh NMDA test set and a small training set, their exploration, the shipped network of
 # pretrained/ evaluated on the fresh test set and drawn as Fig. 2, a short training run; finished stages are
 # skipped on a rerun; outputs in data/demo/, models/demo/, figures/demo/

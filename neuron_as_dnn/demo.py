@@ -41,7 +41,7 @@ TRAIN_SIMULATIONS, TRAIN_SEED = 32, 20261130
 WORKERS = 2
 
 # the short training run: the shipped network's shape and first learning-rate stage on the demo's small
-# training set (about 2 minutes on 2 cores), validated on the demo's test set (unseen simulations). On 32
+# training set (under a minute on 2 cores), validated on the demo's test set (unseen simulations). On 32
 # simulations it overfits after about 200 steps (its validation AUC falls again), so it stops there.
 TRAINING_STAGE_EPOCHS, TRAINING_STEPS_MULTIPLIER = (4,), 2
 TRAINING_ARGS = [
