@@ -32,6 +32,7 @@ os.environ["CUDA_VISIBLE_DEVICES"] = ""  # a CPU measurement, whatever the machi
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from neuron_as_dnn import cli, dataset_generation, errors, models, prediction, sparse_prediction  # noqa: E402
 
 PARAMS = dict(
@@ -157,15 +158,8 @@ def paper_model(seed: int, input_density: float):
     first layer's fan-in counted in active inputs, as benchmarks/bench_evaluation.py), so that the comparison of
     the sparse and dense outputs is not one of constants; the weights do not change the time."""
     architecture = models.make_architecture_dict(PAPER_FILTER_SIZES, PAPER_FILTERS, input_window_size=PAPER_WINDOW_MS)
-    model = models.build_model(architecture, num_dvt_components=PAPER_DVT_COMPONENTS)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        kernel = getattr(layer, "kernel", None)
-        if kernel is not None:
-            shape = tuple(kernel.shape)
-            fan_in = np.prod(shape[:-1]) * (input_density if layer.name == "layer_1" else 1.0)
-            layer.kernel.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in), shape).astype(np.float32))
-    return model
+    from bench_evaluation import randomise
+    return randomise(models.build_model(architecture, num_dvt_components=PAPER_DVT_COMPONENTS), input_density, seed)
 
 
 def run(params):

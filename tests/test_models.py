@@ -18,15 +18,19 @@ def small_architecture(**overrides):
     return models.make_architecture_dict([7, 3], **options)
 
 
-def randomised_small_model():
-    """The small network with non-trivial weights, BN statistics and biases, so that loading them is tested."""
-    model = models.build_model(small_architecture(), num_dvt_components=4)
-    rng = np.random.default_rng(0)
+def randomise_weights(model, seed: int = 0):
+    """Non-trivial weights, BN statistics and biases, so that loading them (or computing the network another
+    way) is tested: the builder's small initial weights leave most outputs nearly constant."""
+    rng = np.random.default_rng(seed)
     for layer in model.layers:
         if layer.weights:
             layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "variance" not in w.name
                                else rng.uniform(0.5, 2.0, w.shape).astype("float32") for w in layer.weights])
     return model
+
+
+def randomised_small_model():
+    return randomise_weights(models.build_model(small_architecture(), num_dvt_components=4))
 
 
 @pytest.fixture(scope="module")
@@ -236,11 +240,7 @@ def test_input_projection_round_trips_through_every_file_format(inputs, tmp_path
     assert model.get_layer(models.INPUT_PROJECTION).kernel.shape == (1, 1278, 3)
     assert model.get_layer("layer_1").kernel.shape == (7, 3, 6)  # few parameters per input
     assert models.count_parameters(architecture, 4) == models.count_trainable_parameters(model)
-    rng = np.random.default_rng(2)
-    for layer in model.layers:
-        if layer.weights:
-            layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "variance" not in w.name
-                               else rng.uniform(0.5, 2.0, w.shape).astype("float32") for w in layer.weights])
+    randomise_weights(model, seed=2)
     keras_path, h5_path = models.save_model_files(model, tmp_path / "net", architecture)
     for path in (keras_path, h5_path):
         assert models.model_file_channels(path) == (1278, 4)

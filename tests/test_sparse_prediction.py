@@ -4,6 +4,8 @@ import pytest
 
 from neuron_as_dnn import models, sparse_prediction
 
+from test_models import randomise_weights, small_architecture  # noqa: E402
+
 keras = pytest.importorskip("keras")
 
 DURATION_MS, NUM_SIMULATIONS, DENSITY = 300, 2, 0.01
@@ -11,18 +13,9 @@ ATOL = 1e-4
 
 
 def randomised_model(seed=0, **overrides):
-    """A small TCN (kernels 7 and 3, relu then lrelu) with random weights, biases and BN statistics, as
-    tests/test_models.py's ``randomised_small_model``, so that every output depends on the input."""
-    options = dict(num_filters_per_layer=[6, 5], input_window_size=60, activation=["relu", "lrelu"],
-                   initializer_std=0.05)
-    options.update(overrides)
-    model = models.build_model(models.make_architecture_dict([7, 3], **options), num_dvt_components=4)
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        if layer.weights:
-            layer.set_weights([rng.normal(0, 0.3, w.shape).astype("float32") if "variance" not in w.name
-                               else rng.uniform(0.5, 2.0, w.shape).astype("float32") for w in layer.weights])
-    return model
+    """tests/test_models.py's small TCN (kernels 7 and 3, relu then lrelu) with random weights, biases and BN
+    statistics, so that every output depends on the input."""
+    return randomise_weights(models.build_model(small_architecture(**overrides), num_dvt_components=4), seed)
 
 
 @pytest.fixture(scope="module")
