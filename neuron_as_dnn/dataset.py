@@ -311,6 +311,20 @@ class SparseInputs:
             out[row, np.repeat(np.arange(window), counts), self.channels[start:stop]] = 1
         return out
 
+    def csr(self, sim: int):
+        """Simulation ``sim`` as a binary float32 scipy CSR matrix (T, channels), built from the events without
+        a dense array (``sparse_prediction`` computes the first layer from it)."""
+        import scipy.sparse
+
+        first = sim * self.duration_ms
+        rows = self.row_ptr[first:first + self.duration_ms + 1]
+        matrix = scipy.sparse.csr_matrix(
+            (np.ones(rows[-1] - rows[0], np.float32), self.channels[rows[0]:rows[-1]].astype(np.int32),
+             rows - rows[0]), shape=(self.duration_ms, self.num_channels))
+        matrix.sum_duplicates()
+        matrix.data[:] = 1.0  # binary, as fill_windows writes them
+        return matrix
+
     def dense(self, sim_indices: Sequence[int] | None = None) -> np.ndarray:
         """Boolean X of shape (n, T, channels) for the chosen simulations (all by default)."""
         sims = range(self.num_simulations) if sim_indices is None else sim_indices

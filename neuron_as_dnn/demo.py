@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from neuron_as_dnn import evaluation, paths, utils
+from neuron_as_dnn import paths, pretrained, utils
 
 DATA = paths.DATA_DIR / "demo"
 MODELS = paths.MODELS_DIR / "demo"
 FIGURES = paths.FIGURES_DIR / "demo"
-PRETRAINED = paths.REPO_ROOT / "pretrained"
+PRETRAINED = pretrained.PRETRAINED_DIR
 
 TEST_SIMULATIONS, TEST_SEED = 16, 20261129  # seeds not used by the shipped network's data (docs: README)
 TRAIN_SIMULATIONS, TRAIN_SEED = 32, 20261130
@@ -144,16 +144,14 @@ def summary() -> str:
     """The key numbers and where the figures are."""
     lines = ["", "=" * 100, "demo summary", "=" * 100]
     for record_path in sorted((MODELS / "pretrained").glob("*/evaluation/*__test.json")):
-        record = utils.read_json(record_path)
-        results = record["results"][evaluation.MAIN_FILTER]
-        calibrated, uncalibrated = results["calibrated"], results["uncalibrated"]
+        result = pretrained.headline_results(utils.read_json(record_path))
         lines.append(f"shipped network {record_path.parent.parent.name}")
-        lines.append(f"  on the demo's fresh test set ({record['data']['num_simulations']} simulations of 6 s, "
-                     f"{results['num_simulations']} with 0-24 spikes): spike AUC {calibrated['AUC']:.4f}, "
-                     f"TP {calibrated['TP @ 0.0025 FP']:.3f} at 0.25% FP; soma RMSE "
-                     f"{uncalibrated['soma_RMSE']:.2f} mV, explained variance "
-                     f"{uncalibrated['soma_explained_variance_percent']:.1f}% (no rescaling)")
-        shipped = PRETRAINED / record_path.parent.parent.name / "eval_results.json"
+        lines.append(f"  on the demo's fresh test set ({result['test_simulations']} simulations of 6 s, "
+                     f"{result['test_simulations_in_filter']} with 0-24 spikes): spike AUC {result['spike_auc']:.4f}, "
+                     f"TP {result['spike_tp_at_0_25_percent_fp']:.3f} at 0.25% FP; soma RMSE "
+                     f"{result['soma_rmse_mV']:.2f} mV, explained variance "
+                     f"{result['soma_explained_variance_percent']:.1f}% (no rescaling)")
+        shipped = PRETRAINED / record_path.parent.parent.name / pretrained.RESULTS_FILE
         if shipped.is_file():
             reference = utils.read_json(shipped)
             lines.append(f"  README / pretrained/eval_results.json, its own test set of "

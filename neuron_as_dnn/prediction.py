@@ -73,7 +73,8 @@ def model_predict_fn(model) -> evaluation.PredictFn:
 
 
 def predict_fn_for(model, mode: str) -> evaluation.PredictFn:
-    """The model called directly, or with its first layer computed from the input events."""
+    """The model called directly, or with its first layer computed from the input events (the latter also takes
+    a list of per-simulation sparse matrices, ``dataset.SparseInputs.csr``)."""
     if mode != "single_pass_sparse":
         return model_predict_fn(model)
     from neuron_as_dnn.sparse_prediction import SparseFirstLayerPredictor
@@ -260,8 +261,11 @@ def predict_data(model, data: EvaluationData, settings: PredictionSettings, batc
                                                                   dataset.SOMA_CLIP_MV)
             for start in range(0, cached.num_simulations, batch_size):
                 sims = list(range(start, min(start + batch_size, cached.num_simulations)))
-                inputs = cached.inputs.fill_windows(np.zeros((len(sims), duration, data.num_channels), np.float32),
-                                                    sims, [duration] * len(sims))
+                if settings.mode == "single_pass_sparse":  # the first layer reads the events: no dense input
+                    inputs = [cached.inputs.csr(sim) for sim in sims]
+                else:
+                    inputs = cached.inputs.fill_windows(
+                        np.zeros((len(sims), duration, data.num_channels), np.float32), sims, [duration] * len(sims))
                 outputs = predict_traces(predict_fn, inputs, settings)
                 rows = slice(row + start, row + start + len(sims))
                 spike_probability[rows] = outputs[0][..., 0]

@@ -286,9 +286,10 @@ class SparseFirstLayerPredictor:
     __call__ = predict
 
     def predict_fn(self):
-        """An ``evaluation.PredictFn`` (dense (sims, T, channels) in, list of head outputs out), to use in
-        place of ``prediction.model_predict_fn(model)`` (e.g. in ``prediction.predict_traces``)."""
-        return lambda inputs: self.predict(np.asarray(inputs), batch_size=max(1, len(inputs)))
+        """An ``evaluation.PredictFn`` (dense (sims, T, channels) or a list of per-simulation sparse matrices in,
+        list of head outputs out), to use in place of ``prediction.model_predict_fn(model)`` (e.g. in
+        ``prediction.predict_traces``)."""
+        return lambda inputs: self.predict(inputs, batch_size=max(1, len(inputs)))
 
     def first_layer_multiply_adds(self, inputs, duration_ms: int | None = None) -> int:
         """Multiply-adds of the sparse first layer on ``inputs``: active entries x kernel size x filters."""

@@ -93,3 +93,16 @@ def test_a_dilated_layer_after_the_projection_is_computed_by_keras(inputs):
     model = randomised_model(seed=4, input_projection_channels=4, dilation_rates=[2, 1])
     predictor = sparse_prediction.SparseFirstLayerPredictor(model)
     assert_same_outputs(dense_outputs(model, inputs), predictor.predict(inputs))
+
+
+def test_a_cached_file_gives_its_sparse_inputs_without_a_dense_array(tmp_path):
+    from neuron_as_dnn import dataset, synthetic_data
+
+    params, simulations = synthetic_data.make_synthetic_experiment(3, 700, with_dvt=False, seed=5)
+    path = dataset.write_experiment_file(tmp_path / dataset.dataset_file_name(params), params, simulations)
+    inputs = dataset.sparse_inputs(dataset.read_experiment_file(path))
+    dense = inputs.dense()
+    for sim in range(inputs.num_simulations):
+        matrix = inputs.csr(sim)
+        assert matrix.dtype == np.float32 and matrix.shape == dense[sim].shape
+        np.testing.assert_array_equal(matrix.toarray(), dense[sim])
