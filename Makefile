@@ -1,5 +1,5 @@
 # make setup  : virtual environment (.venv), pinned packages, compiled NMODL mechanisms
-# make test   : the test suite (parallel, about 4 minutes on 2 cores)
+# make test   : the test suite (parallel, about 4 minutes on 2 cores; reads nothing outside the checkout)
 # make demo   : sets everything up and runs the pipeline end to end on a small scale, with the shipped network
 PYTHON ?= python3
 VENV := .venv
@@ -20,14 +20,14 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-# optional: the JAX and PyTorch (CPU) backends of Keras; their tests skip without them
+# optional: the JAX and PyTorch backends of Keras (README, "Install": CPU-only and CUDA builds); their tests skip without them
 setup-backends: $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-backends.txt
 
 mechanisms: $(MECH_LIB)
 
 # Compiler flags of the mechanisms: 1.7x faster simulations than nrnivmodl's -O2, identical spikes and
-# within 6e-3 mV (README, "Speed"). The library runs only on CPUs like the one it was built on: for a
+# within 6e-3 mV (docs/speed.md). The library runs only on CPUs like the one it was built on: for a
 # cluster of mixed machines build with MECH_FLAGS="-O3 -ffast-math"; MECH_FLAGS= gives nrnivmodl's default.
 MECH_FLAGS ?= -O3 -march=native -ffast-math
 MECH_FLAGS_STAMP := $(MECH_DIR)/.mechanism_flags
@@ -42,6 +42,7 @@ $(MECH_LIB): $(MODS) $(VENV)/.installed $(MECH_FLAGS_STAMP)
 
 FORCE:
 
+# verifies the shipped L5PC_NEURON_simulation/morphologies/cell1.asc (SHA-256); if it was deleted, downloads it again
 morphology: $(VENV)/.installed
 	$(PY) -m neuron_as_dnn.morphology
 

@@ -16,24 +16,19 @@ from pathlib import Path
 from neuron_as_dnn import cli, paths
 
 PARAMS = dict(
-    data_dir=None,         # a folder of dataset files; None: data/L5PC_NMDA_test/
-    max_files=None,        # the first N files (sorted by name); None: all
-    out_dir=None,          # None: figures/<data folder name>/
-    example_index=None,    # the simulation shown in the example figures; None: typical (spike count nearest
-                           # the median of those with 3-30 spikes)
+    data_dir=None,         # folder of dataset files to explore; None: data/L5PC_NMDA_test/
+    max_files=None,        # use only the first N files of the folder (sorted by name); None: all
+    out_dir=None,          # folder for the figures, summary.csv, summary.json and provenance.json;
+                           # None: figures/<data folder name>/
+    example_index=None,    # simulation (row over all files) of the example figures; None: typical (spike count
+                           # nearest the median of those with 3-30 spikes)
     morphology=None,       # cell1.asc for the morphology panels; None: $L5PC_MORPHOLOGY or the downloaded copy
     seed=None,             # picks the random example traces; None: random, then recorded
-    show=False,            # open the figures in a window as well
-    progress=True,
-    log_level="INFO",
+    show=False,            # also show the figures in a window after saving them
+    progress=True,         # kept for the common block: not read here (the bar of the cache building always shows)
+    log_level="INFO",      # logging level: DEBUG | INFO | WARNING | ERROR
 )
-HELP = {
-    "data_dir": "folder of dataset files (default data/L5PC_NMDA_test/)",
-    "max_files": "use only the first N files of the folder",
-    "example_index": "simulation (row over all files) of the example figures",
-    "show": "show the figures interactively after saving them",
-}
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     types={"max_files": int, "example_index": int})
 log = logging.getLogger("dataset_exploration")
 

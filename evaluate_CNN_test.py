@@ -20,31 +20,32 @@ Examples:
 
 The metrics and the file formats are described in docs/evaluation.md.
 """
-import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the results
-
-from neuron_as_dnn import cli, evaluation_runs  # noqa: E402
+from neuron_as_dnn import cli, evaluation_runs
 
 PARAMS = dict(
-    synapse_type=None,  # None: every model found (models/NMDA/ by default); else only models of this type
-    models_dir=None,  # a model folder, a folder of them or best_models/; None: models/<synapse_type>/
-    checkpoint=None,  # None: the best on validation (headline AUC), else the latest
-    data_dir=None,  # None: data/L5PC_<model's type>_test/
-    cache_dir=None,  # None: a .cache folder beside the data
-    re_evaluate=False,  # also checkpoints that already have __test.json results
-    prediction_mode="single_pass",  # single_pass | single_pass_sparse (first layer from events) | overlapping_windows
+    synapse_type=None,  # evaluate only the models of this type (NMDA, AMPA, AMPA_SK); None: every model found
+                        # (in models/NMDA/ by default)
+    models_dir=None,  # a model folder, a folder of model folders, or the authors' best_models/;
+                      # None: models/<synapse_type>/
+    checkpoint=None,  # the checkpoint name to evaluate; None: each folder's best on validation (headline AUC),
+                      # else its latest
+    data_dir=None,  # the dataset folder to evaluate on; None: data/L5PC_<model's type>_test/
+    cache_dir=None,  # where the dataset caches go; None: a .cache folder beside the data
+    re_evaluate=False,  # evaluate again checkpoints that already have __test.json results (results computed on
+                        # other data files are always redone)
+    prediction_mode="single_pass",  # single_pass (one causal pass over the whole trace) | single_pass_sparse (the
+                                    # same, the first layer computed from the input events) | overlapping_windows
+                                    # (the original's)
     batch_size=16,  # simulations per model call
-    save_predictions=True,
-    num_subsets=12,  # random subsets of 67 % of the simulations, as the original's error bars
-    seed=0,  # of the subsets: the same seed gives the same subsets
-    progress=True,
-    log_level="INFO",
+    save_predictions=True,  # save the predictions and ground truth in the model folder's
+                            # predictions/<checkpoint>__test.npz (for the figures)
+    num_subsets=12,  # random subsets of 67 % of the simulations, scored apart for error bars as the original's
+                     # (0: none)
+    seed=0,  # seed of the random subsets: the same seed gives the same subsets
+    progress=True,  # show progress bars (caching the data, predicting)
+    log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
-                    help={**evaluation_runs.PARAMS_HELP,
-                          "checkpoint": "the checkpoint name to evaluate (unset: best on validation, else latest)"},
-                    choices=evaluation_runs.PARAMS_CHOICES)
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, choices=evaluation_runs.PARAMS_CHOICES)
 
 
 def main(argv=None):

@@ -15,72 +15,80 @@ results.json (metrics), run.json (parameters and provenance) and the figures (PN
 generated in chunks, stored bit-packed in data_dir (data/IF/) and reused.
 """
 import logging
-import os
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter, before keras loads
-
-from neuron_as_dnn import cli, errors, paths  # noqa: E402
+from neuron_as_dnn import cli, errors, paths
 
 PARAMS = dict(
     # --- scale: None = from the preset, SMALL_SCALE or (paper_scale=True) PAPER_SCALE --------------------
-    paper_scale=False,
-    num_train_simulations=None,
-    num_test_simulations=None,
-    num_training_subsets=None,  # training iterations: each draws one window start and fits one epoch on it
-    learning_rate=None,
-    seed=1234,  # None: a random seed, recorded in run.json
+    paper_scale=False,  # the paper's sizes and learning rate (PAPER_SCALE) for the entries left unset;
+                        # --no-paper-scale: the small default (SMALL_SCALE)
+    num_train_simulations=None,  # training simulations, validation ones included; None: 400 (12,000 at paper scale)
+    num_test_simulations=None,  # held-out test simulations; None: 200 (1,000 at paper scale)
+    num_training_subsets=None,  # training iterations: each draws one random window start and fits one epoch on it;
+                                # None: 120 (100 at paper scale)
+    learning_rate=None,  # Nadam learning rate; None: 1e-2 (3e-4 at paper scale)
+    seed=1234,  # seed of the data sets, validation split, training windows and network; None: a random seed,
+                # recorded in run.json
     # --- synapses and cell (docs/integrate_and_fire.md) ----------------------------------------------------
-    num_exc_synapses=80,
-    num_inh_synapses=20,
-    exc_synaptic_weight=1.0,
-    inh_synaptic_weight=-1.0,
-    v_reset=-75.0,
-    v_threshold=-55.0,
-    current_to_voltage_mult_factor=2.0,
-    membrane_time_const_ms=20.0,
-    duration_sec=6,
+    num_exc_synapses=80,  # excitatory synapses (the first input rows)
+    num_inh_synapses=20,  # inhibitory synapses (the rows after the excitatory ones; 0 allowed)
+    exc_synaptic_weight=1.0,  # weight of every excitatory synapse in the somatic current
+    inh_synaptic_weight=-1.0,  # weight of every inhibitory synapse in the somatic current
+    v_reset=-75.0,  # resting and reset voltage (mV): V = v_reset + c * I
+    v_threshold=-55.0,  # spike threshold (mV); the voltage target holds v_threshold + 0.1 at spikes
+    current_to_voltage_mult_factor=2.0,  # c in V = v_reset + c * I (mV per unit of synaptic current)
+    membrane_time_const_ms=20.0,  # τ of the exponential synaptic current and of the reset's decay (ms; cut at 7τ)
+    duration_sec=6,  # length of every simulation (s; whole milliseconds)
     # --- input statistics ----------------------------------------------------------------------------------
     inst_rate_sampling_time_interval_options_ms=[25, 30, 35, 40, 50, 60, 70, 80, 90, 100],
-    inst_rate_sampling_time_interval_jitter_range=20,
+        # lengths of the intervals of constant input rate (ms); one is drawn per simulation
+    inst_rate_sampling_time_interval_jitter_range=20,  # the drawn interval is shifted by int(U(-j, j)) ms
     temporal_inst_rate_smoothing_sigma_options_ms=[40, 60, 80, 100],
-    temporal_inst_rate_smoothing_sigma_jitter_range=20,
+        # widths σ of the Gaussian that smooths the input rates in time (ms); one is drawn per simulation
+    temporal_inst_rate_smoothing_sigma_jitter_range=20,  # the drawn σ is shifted by int(U(-j, j)) ms
     num_exc_spikes_per_100ms_range=[0, 50],
+        # low high: excitatory spike count per 100 ms over all excitatory synapses, uniform per interval
     num_exc_inh_spike_diff_per_100ms_range=[-50, -15],
+        # low high: inhibitory minus excitatory spike count per 100 ms (negative counts become 1e-4)
     # --- network: 1 layer x 1 filter x 80 ms, causal, stride 1 ---------------------------------------------
-    input_window_size_ms=500,
-    num_layers=1,
-    filter_size_ms=80,
-    num_filters=1,
-    dilation_rate=1,
-    activation="linear",
-    initializer_std=0.25,
-    l2_regularization=1e-8,
-    first_layer_bias=0.1,
-    head_initializer_std=0.05,
-    spike_head_bias=-2.5,
+    input_window_size_ms=500,  # training window W (ms), also the window of overlapping-window prediction
+    num_layers=1,  # causal Conv1D layers
+    filter_size_ms=80,  # temporal length of every layer's filters (ms)
+    num_filters=1,  # filters per layer
+    dilation_rate=1,  # dilation of every layer's filters
+    activation="linear",  # activation of the convolutional layers (a Keras activation name)
+    initializer_std=0.25,  # std of the TruncatedNormal initialiser of the convolutional kernels
+    l2_regularization=1e-8,  # L2 penalty on every kernel (layers and heads)
+    first_layer_bias=0.1,  # initial bias of the convolutional layers
+    head_initializer_std=0.05,  # std of the TruncatedNormal initialiser of the two 1x1 heads
+    spike_head_bias=-2.5,  # initial bias of the sigmoid spike head
     # --- optimisation --------------------------------------------------------------------------------------
-    batch_size=16,
-    loss_weights=[1.0, 0.003],
-    validation_fraction=0.05,
+    batch_size=16,  # simulations per training step (validation batches: 4x this)
+    loss_weights=[1.0, 0.003],  # spikes soma: weights of the binary cross-entropy and of the voltage MSE
+    validation_fraction=0.05,  # random fraction of the training simulations held out for validation (0: none)
     # --- evaluation and figures (docs/evaluation.md) -------------------------------------------------------
-    prediction_mode="overlapping_windows",
-    prediction_overlap_ms=120,
-    desired_fp_rate=0.002,
-    xcorr_half_window_ms=50,
-    xcorr_area_half_width_ms=10,
-    num_scatter_points=60000,
-    example_test_trace=937,
-    zoom_fraction=[0.295, 0.53],
+    prediction_mode="overlapping_windows",  # full-trace prediction: overlapping_windows (the original) or
+                                            # single_pass (one causal pass)
+    prediction_overlap_ms=120,  # overlap of consecutive prediction windows (ms; >= receptive field - 1 for exact
+                                # traces)
+    desired_fp_rate=0.002,  # false-positive rate of the operating point that binarises the spike predictions
+    xcorr_half_window_ms=50,  # spike-timing cross-correlation over offsets of ±this many ms
+    xcorr_area_half_width_ms=10,  # the cross-correlation mass reported within ±this many ms
+    num_scatter_points=60000,  # random (truth, prediction) voltage samples drawn in the scatter
+    example_test_trace=937,  # test trace shown in Fig. 1 (the paper's 937); if it does not exist, the one whose
+                             # spike count is nearest the 75th percentile
+    zoom_fraction=[0.295, 0.53],  # start stop of the zoomed part of the example trace, as fractions of its length
     # --- files and running ---------------------------------------------------------------------------------
-    out_dir=None,  # None: figures/IF
-    data_dir=None,  # None: data/IF
-    cache_data=True,
-    data_chunk_size=100,
-    redraw=False,
-    show=False,
-    progress=True,
-    log_level="INFO",
+    out_dir=None,  # folder for the network, predictions, results, run record and figures; None: figures/IF/
+    data_dir=None,  # folder for the generated data sets; None: data/IF/
+    cache_data=True,  # keep the generated data as memory-mapped files in data_dir and reuse them (else in memory)
+    data_chunk_size=100,  # simulations generated together (memory ~ 60 MB per 100 simulations of 6 s)
+    redraw=False,  # draw the figures again from the saved run in out_dir (no data, no training);
+                   # --zoom-fraction, --num-scatter-points and --xcorr-area-half-width-ms may be changed
+    show=False,  # also show the figures in a window (an interactive matplotlib backend)
+    progress=True,  # show progress bars (data generation, training, prediction)
+    log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
 
 # The small default: 30x the paper's learning rate, so that ~3,000 steps of batch 16 do what the paper's
@@ -90,21 +98,7 @@ SMALL_SCALE = dict(num_train_simulations=400, num_test_simulations=200, num_trai
 PAPER_SCALE = dict(num_train_simulations=12000, num_test_simulations=1000, num_training_subsets=100,
                    learning_rate=3e-4)
 
-HELP = dict(
-    paper_scale="the paper's sizes and learning rate (PAPER_SCALE) for the entries left unset",
-    num_training_subsets="training iterations: each draws one random window start and fits one epoch on it",
-    duration_sec="length of every simulation (s; whole milliseconds)",
-    prediction_mode="full-trace prediction: 'overlapping_windows' (the original) or 'single_pass'",
-    example_test_trace="test trace shown in Fig. 1 (the paper's 937); another is chosen if it does not exist",
-    out_dir="folder for the network, predictions, results, run record and figures (default: figures/IF)",
-    data_dir="folder for the generated data sets (default: data/IF)",
-    cache_data="keep the generated data as memory-mapped files in data_dir and reuse them (else in memory)",
-    data_chunk_size="simulations generated together (memory ~ 60 MB per 100 simulations of 6 s)",
-    redraw="draw the figures again from the saved run in out_dir (no data, no training); "
-           "--zoom-fraction, --num-scatter-points and --xcorr-area-half-width-ms may be changed",
-    show="also show the figures in a window (an interactive matplotlib backend)",
-)
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     presets={"paper_scale": {False: SMALL_SCALE, True: PAPER_SCALE}},
                     choices=dict(prediction_mode=["overlapping_windows", "single_pass"]),
                     types=dict(duration_sec=float, out_dir=str, data_dir=str))

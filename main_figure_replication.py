@@ -17,30 +17,29 @@ from pathlib import Path
 from neuron_as_dnn import cli, errors, paths
 
 PARAMS = dict(
-    model_dir=None,          # a model folder, or a folder holding exactly one (required)
-    checkpoint=None,         # checkpoint name; None: the one evaluated on the test set, else the latest
-    test_data_dir=None,      # only used when there are no test predictions; None: data/L5PC_<TYPE>_test/
-    out_dir=None,            # None: figures/<TYPE>/
-    trace_index=None,        # None: the test trace whose spike count is nearest the median of those with 3-10
-    zoom_fraction=None,      # [start, stop] fractions of the trace; None: a window around the trace's spikes
-    filters=None,            # first-layer filters to draw; None: the three with the largest weight mass
+    model_dir=None,          # model folder (fit_CNN.py's run folder, or the authors' best_models/<name>/), or a
+                             # folder holding exactly one (required)
+    checkpoint=None,         # checkpoint name within the folder; None: the one evaluated on the test set, else the
+                             # one with test predictions, else the latest
+    test_data_dir=None,      # test data folder, used only when there are no test predictions yet;
+                             # None: data/L5PC_<TYPE>_test/
+    out_dir=None,            # folder of the figures and their provenance; None: figures/<TYPE>/
+    trace_index=None,        # test trace of the trace figures; None: the one whose spike count is nearest the median
+                             # of those with 3-10 spikes
+    zoom_fraction=None,      # start stop of the zoomed part of the trace, as fractions of it (e.g. 0.34 0.65);
+                             # None: a window around the trace's spikes
+    filters=None,            # first-layer filter indices to draw (e.g. 91 93 114); None: the three with the largest
+                             # weight mass
     num_single_traces=3,     # single-trace figures: trace_index, then random traces with 3-10 spikes
-    rescale_voltage=True,    # the paper's oracle rescaling of the somatic prediction (docs/evaluation.md)
-    morphology=None,         # cell1.asc; None: $L5PC_MORPHOLOGY or the downloaded copy
+    rescale_voltage=True,    # draw the somatic prediction after the paper's oracle rescaling (docs/evaluation.md);
+                             # --no-rescale-voltage: raw
+    morphology=None,         # cell1.asc for the morphology panels; None: $L5PC_MORPHOLOGY or the downloaded copy
     seed=None,               # random traces and scatter points; None: random, then recorded
-    show=False,              # open the figures in a window as well
-    progress=True,
-    log_level="INFO",
+    show=False,              # also open the figures in a window
+    progress=True,           # show a progress bar when the test predictions have to be made
+    log_level="INFO",        # logging level: DEBUG | INFO | WARNING | ERROR
 )
-HELP = {
-    "model_dir": "model folder (fit_CNN.py's run folder, or the authors' best_models/<name>/), or a folder "
-                 "holding exactly one",
-    "checkpoint": "checkpoint name within the folder",
-    "zoom_fraction": "two fractions of the trace, e.g. 0.34 0.65",
-    "filters": "first-layer filter indices, e.g. 91 93 114",
-    "rescale_voltage": "draw the somatic prediction after the paper's oracle rescaling (--no-rescale-voltage: raw)",
-}
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     types={"trace_index": int, "zoom_fraction": float, "filters": int},
                     nargs={"zoom_fraction": 2, "filters": "+"})
 log = logging.getLogger("main_figure_replication")

@@ -17,25 +17,18 @@ import logging
 from neuron_as_dnn import cli
 
 PARAMS = dict(
-    models_dir=None,  # where to look for evaluation/*__test.json (recursively); None: models/
-    out_dir=None,  # the CSV; None: models/best_models/
-    figures_dir=None,  # None: figures/model_selection/
-    min_time_window=10,  # the original's range of T for the figure (None switches a bound off)
-    max_time_window=260,
+    models_dir=None,  # folder searched recursively for evaluation/*__test.json; None: models/
+    out_dir=None,  # where best_results_test.csv (all test results) goes; None: models/best_models/
+    figures_dir=None,  # folder of Fig. S5 and the test scatters; None: figures/model_selection/
+    min_time_window=10,  # figures: only networks with a receptive field T (ms) from this (the original's range);
+                         # None: no bound
+    max_time_window=260,  # figures: only networks with a receptive field T (ms) up to this; None: no bound
     seed=None,  # kept for the common block: these figures have no random element
-    show=False,  # also show the figures (they are always saved)
-    progress=True,
-    log_level="INFO",
+    show=False,  # also show the figures on screen (they are always saved)
+    progress=True,  # kept for the common block: this script shows no progress bar
+    log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
-HELP = {
-    "models_dir": "folder searched recursively for evaluation/*__test.json (models/ when unset)",
-    "out_dir": "where best_results_test.csv goes (models/best_models/ when unset)",
-    "figures_dir": "figures/model_selection/ when unset",
-    "min_time_window": "figures: only networks with a receptive field T (ms) from this",
-    "max_time_window": "figures: only networks with a receptive field T (ms) up to this",
-    "show": "show the figures on screen as well",
-}
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP,
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     types={"min_time_window": int, "max_time_window": int})
 log = logging.getLogger("test_accuracy_vs_complexity")
 

@@ -17,56 +17,35 @@ The thresholds are the original's; runs trained on CPU see far fewer than its 50
     python valid_fitting_results_exploration.py --models-dir models/NMDA --select-by RMSE --no-export
 """
 import logging
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter, before keras loads
-
-from neuron_as_dnn import cli  # noqa: E402
+from neuron_as_dnn import cli
 
 PARAMS = dict(
-    models_dir=None,  # where to look for evaluation/*__valid.json (recursively); None: models/
-    out_dir=None,  # the CSV and the exported best models; None: models/best_models/
-    figures_dir=None,  # None: figures/model_selection/
+    models_dir=None,  # folder searched recursively for evaluation/*__valid.json; None: models/
+    out_dir=None,  # where best_results_valid.csv and the exported best models go; None: models/best_models/
+    figures_dir=None,  # folder of the scatter and envelope figures; None: figures/model_selection/
     # ---- selection (the original's values; None switches a bound off)
-    min_d_prime=0.5,
-    min_auc=0.6,
-    min_explained_variance=60.0,
-    max_width=256,
-    max_time_window=260,
-    min_train_samples=50000,
-    max_train_samples=5000000,
-    select_by="AUC",  # AUC: highest spike AUC per architecture; RMSE: lowest soma RMSE
+    min_d_prime=0.5,  # drop results with a lower spike D'; None: no bound
+    min_auc=0.6,  # drop results with a lower spike AUC; None: no bound
+    min_explained_variance=60.0,  # drop results with a lower soma explained variance (%); None: no bound
+    max_width=256,  # drop networks with more filters per layer (W); None: no bound
+    max_time_window=260,  # drop networks with a longer receptive field T (ms); None: no bound
+    min_train_samples=50000,  # drop networks trained on fewer windows (Σ num_train_samples); None: no bound
+    max_train_samples=5000000,  # drop networks trained on more windows; None: no bound
+    select_by="AUC",  # best per architecture: AUC (highest spike AUC) | RMSE (lowest soma RMSE)
     # ---- figures of the best models: further bounds, envelope threshold, jitter of the all-results scatters
-    plot_min_time_window=10,
-    plot_min_train_samples=100000,
-    change_threshold=0.02,
-    jitter=1.0,
-    export=True,  # write the best models to out_dir in the authors' layout
+    plot_min_time_window=10,  # figures of the best models: only networks with T (ms) from this; None: no bound
+    plot_min_train_samples=100000,  # figures of the best models: only networks trained on at least this many
+                                    # windows; None: no bound
+    change_threshold=0.02,  # envelopes keep a point when it improves by more than this fraction of the range
+    jitter=1.0,  # x jitter of the all-results scatters, in units of the original's per-axis jitter (0: none)
+    export=True,  # export the best models in the authors' layout into out_dir (--no-export: tables and figures only)
     seed=None,  # the jitter's random seed; None: random, then recorded
-    show=False,  # also show the figures (they are always saved)
-    progress=True,
-    log_level="INFO",
+    show=False,  # also show the figures on screen (they are always saved)
+    progress=True,  # show a progress bar over the exported models
+    log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
-HELP = {
-    "models_dir": "folder searched recursively for evaluation/*__valid.json (models/ when unset)",
-    "out_dir": "where best_results_valid.csv and the exported models go (models/best_models/ when unset)",
-    "figures_dir": "figures/model_selection/ when unset",
-    "min_d_prime": "drop results with a lower spike D'",
-    "min_auc": "drop results with a lower spike AUC",
-    "min_explained_variance": "drop results with a lower soma explained variance (%)",
-    "max_width": "drop networks with more filters per layer",
-    "max_time_window": "drop networks with a longer receptive field T (ms)",
-    "min_train_samples": "drop networks trained on fewer windows",
-    "max_train_samples": "drop networks trained on more windows",
-    "plot_min_time_window": "figures of the best models: only T (ms) from this",
-    "plot_min_train_samples": "figures of the best models: only networks trained on at least this many windows",
-    "change_threshold": "envelopes keep a point when it improves by more than this fraction of the range",
-    "select_by": "AUC (highest spike AUC) or RMSE (lowest soma RMSE)",
-    "jitter": "x jitter of the all-results scatters, in units of the original's per-axis jitter (0: none)",
-    "export": "export the best models in the authors' layout into --out-dir",
-    "show": "show the figures on screen as well",
-}
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP, choices={"select_by": ["AUC", "RMSE"]},
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, choices={"select_by": ["AUC", "RMSE"]},
                     types={name: float for name in ("min_d_prime", "min_auc", "min_explained_variance",
                                                     "change_threshold", "jitter")}
                     | {name: int for name in ("max_width", "max_time_window", "min_train_samples",

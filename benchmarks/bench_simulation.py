@@ -1,7 +1,7 @@
 """Simulation speed and fidelity in one run: CVode, the old default and the new default on the same inputs.
 
-Every setting simulates the same NMDA inputs: the reference inputs `nmda_cvode_1` of ../shared/reference
-(when present) and --num-random-inputs patterns drawn by the dataset generator (simulations 0, 1, ... of
+Every setting simulates the same NMDA inputs: the reference inputs `nmda_cvode_1` of tests/data/reference
+and --num-random-inputs patterns drawn by the dataset generator (simulations 0, 1, ... of
 `simulate_L5PC_and_create_dataset.py --seed 1`, as benchmarks/fidelity.py draws them). Printed per
 setting: CPU seconds per simulated second, the speed-up over CVode (total CPU over all inputs), and the
 agreement with CVode on each input (neuron_as_dnn.fidelity: spike count ±1, soma RMS clipped at -55 mV
@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from neuron_as_dnn import dataset_generation, fidelity  # noqa: E402
+from neuron_as_dnn import dataset_generation, fidelity, paths  # noqa: E402
 from neuron_as_dnn.paths import MECHANISMS_DIR  # noqa: E402
 from neuron_as_dnn.simulation import RunSettings, Simulator  # noqa: E402
 
@@ -62,7 +62,7 @@ DESCRIPTION = {
     "fixed_1/12_CN": "fixed 1/12 ms, Crank-Nicolson (otherwise the new default)",
     "fixed_0.1_CN": "fixed 0.1 ms, Crank-Nicolson (otherwise the new default)",
 }
-REFERENCE_INPUTS = Path(__file__).resolve().parent.parent.parent / "shared" / "reference" / "nmda_cvode_1.npz"
+REFERENCE_INPUTS = paths.REFERENCE_SIMULATIONS_DIR / "nmda_cvode_1.npz"
 
 
 def load_inputs(path):
@@ -86,7 +86,7 @@ def benchmark_inputs(num_random: int, duration_ms: int, seed: int) -> list[tuple
             [events[k] for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")], duration_ms)))
     inputs += [(task.name, task.events) for task in fidelity_bench.random_tasks(["NMDA"], num_random, duration_ms, seed)]
     if not inputs:
-        sys.exit("bench_simulation.py: error: no inputs: ../shared/reference is absent; give --num-random-inputs > 0")
+        sys.exit("bench_simulation.py: error: no inputs: tests/data/reference is absent; give --num-random-inputs > 0")
     return inputs
 
 

@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["CUDA_VISIBLE_DEVICES"] = ""  # a CPU measurement, whatever the machine has
 
 import numpy as np  # noqa: E402

@@ -30,9 +30,8 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from neuron_as_dnn import dataset_generation, fidelity, morphology as morphology_files  # noqa: E402
+from neuron_as_dnn import dataset_generation, fidelity, morphology as morphology_files, paths  # noqa: E402
 from neuron_as_dnn.cell import L5PC, CellOptions  # noqa: E402
-from neuron_as_dnn.paths import REPO_ROOT  # noqa: E402
 from neuron_as_dnn.simulation import RunSettings, Simulator, load_replay_inputs  # noqa: E402
 from neuron_as_dnn.utils import setup_logging, write_json  # noqa: E402
 
@@ -42,7 +41,7 @@ SETTINGS = {
     "cvode": RunSettings(integrator="cvode", rate_tables=False),  # the original's setting
     "default": RunSettings(),
 }
-REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
+REFERENCE_DIR = paths.REFERENCE_SIMULATIONS_DIR
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +103,7 @@ def random_tasks(synapse_types, num_inputs: int, duration_ms: int, seed: int, mo
 
 
 def reference_tasks(duration_ms: int, reference_dir: Path = REFERENCE_DIR) -> list[Task]:
-    """The inputs of the shared reference simulations of the original model."""
+    """The inputs of the reference simulations of the original model."""
     tasks = []
     for path in sorted(reference_dir.glob("*.npz")):
         inputs = load_replay_inputs(path)
@@ -274,7 +273,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1, help="the dataset seed the inputs are drawn with")
     parser.add_argument("--synapse-types", nargs="*", default=["NMDA", "AMPA"],
                         choices=list(dataset_generation.PRESETS))
-    parser.add_argument("--reference", action="store_true", help="also the inputs of ../shared/reference/*.npz")
+    parser.add_argument("--reference", action="store_true", help="also the inputs of tests/data/reference/*.npz")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes")
     parser.add_argument("--morphology", default=None, help="cell1.asc; default: $L5PC_MORPHOLOGY or the download")
     parser.add_argument("--out", default=None, help="JSON of every input and the summary")

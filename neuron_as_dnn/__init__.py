@@ -25,4 +25,18 @@ One module per job, in the order of the pipeline (the README has the map; ``docs
   provenance; pickles from outside
 """
 
+import os
+import sys
+
 __version__ = "0.1.0"
+
+
+def _quiet_tensorflow() -> None:
+    """TensorFlow's C++ start-up lines (absl, oneDNN, CPU features) reach stderr before a script can set up
+    logging, and would bury a one-line error; they show only with ``--log-level DEBUG``."""
+    argv = " ".join(sys.argv[1:]).replace("=", " ").upper()
+    if "--LOG-LEVEL DEBUG" not in argv:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+_quiet_tensorflow()

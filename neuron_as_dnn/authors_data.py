@@ -224,26 +224,19 @@ def summarise(placements: Sequence[Placement]) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------------------
 
 PARAMS = dict(
-    datasets=[TRAIN_DATASET, TEST_DATASET],  # Kaggle handles to download
-    source_dirs=None,  # already downloaded and unzipped folders: arrange these, download nothing
+    datasets=[TRAIN_DATASET, TEST_DATASET],  # Kaggle datasets (owner/name) to download (unused with --source-dirs)
+    source_dirs=None,  # already downloaded and unzipped folders: arrange these instead of downloading; None: download
     download_dir=None,  # where the kaggle tool unzips; None: data/kaggle/ (kagglehub uses its own cache)
-    data_dir=None,  # None: data/ (files go to data/L5PC_<TYPE>_<split>/)
-    models_dir=None,  # None: models/best_models/
+    data_dir=None,  # where the dataset files go (in L5PC_<TYPE>_<split>/) and authors_data.json; None: data/
+    models_dir=None,  # where the pretrained model folders go; None: models/best_models/
     synapse_type="NMDA",  # names the data folders; the Kaggle datasets are NMDA
-    valid_folders=["full_ergodic_train_batch_1"],  # folder names whose files form the validation set
-    copy=False,  # copy the files instead of linking them (115 GB more on disk)
-    dry_run=False,  # only report what would go where
-    progress=True,
-    log_level="INFO",
+    valid_folders=["full_ergodic_train_batch_1"],  # names of folders whose dataset files become the validation set
+    copy=False,  # copy the files instead of symbolic links to the download (115 GB more on disk)
+    dry_run=False,  # only report what would be placed where
+    progress=True,  # show a progress bar over the files linked or copied
+    log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
-HELP = {
-    "datasets": "Kaggle datasets (owner/name) to download",
-    "source_dirs": "arrange these already-downloaded, unzipped folders instead of downloading",
-    "valid_folders": "names of folders whose dataset files become the validation set",
-    "copy": "copy the files instead of symbolic links to the download",
-    "dry_run": "only report what would be placed where",
-}
-SCRIPT = cli.Script("neuron_as_dnn.authors_data", PARAMS, description=__doc__, help=HELP,
+SCRIPT = cli.Script("neuron_as_dnn.authors_data", PARAMS, description=__doc__,
                     choices={"synapse_type": ["NMDA", "AMPA", "AMPA_SK"]},
                     types={"download_dir": str, "data_dir": str, "models_dir": str, "source_dirs": str},
                     nargs={"source_dirs": "+", "valid_folders": "*"})

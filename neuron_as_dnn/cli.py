@@ -13,7 +13,9 @@ A script keeps the original's habit, a dict of parameters at the top edited by h
 The rules, the same in every script:
 
 - The block is the single source of the defaults, of ``--help`` and of what is recorded with outputs;
-  every entry is an option (``num_simulations`` -> ``--num-simulations``, booleans as ``--x/--no-x``).
+  every entry is an option (``num_simulations`` -> ``--num-simulations``, booleans as ``--x/--no-x``),
+  and the comment beside an entry (with its indented continuation lines) is that option's ``--help`` line,
+  so the block and the help cannot drift apart.
 - ``None`` means "unset": derived from something else (a preset, the synapse type, a random seed that is
   then recorded). No other sentinel (-1, "") is used.
 - A preset is a table ``{selector entry: {selector value: {entry: value}}}``. It fills only the entries
@@ -27,8 +29,13 @@ The rules, the same in every script:
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
+import functools
+import importlib.util
+import io
 import sys
+import tokenize
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
@@ -47,6 +54,45 @@ def _element_type(values: Sequence[Any]):
     return str
 
 
+def block_comments(source: str, keys: Sequence[str]) -> dict[str, str]:
+    """The comment beside each entry of the ``dict(...)`` block with exactly these keys in ``source``.
+
+    An entry's comment is every comment on the lines of the entry, then the comment-only lines right after it
+    that are indented deeper than the entry (continuations); a comment line at the entry's own indentation is
+    a section heading and belongs to no entry.
+    """
+    block = next((node for node in ast.walk(ast.parse(source))
+                  if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict"
+                  and [keyword.arg for keyword in node.keywords] == list(keys)), None)
+    if block is None:
+        return {}
+    comments: dict[int, tuple[int, str]] = {}
+    code_lines: set[int] = set()
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            comments[token.start[0]] = (token.start[1], token.string.lstrip("#").strip())
+        elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+            code_lines.update(range(token.start[0], token.end[0] + 1))
+    found = {}
+    for keyword in block.keywords:
+        texts = [comments[line][1] for line in range(keyword.lineno, keyword.value.end_lineno + 1) if line in comments]
+        line = keyword.value.end_lineno + 1
+        while line in comments and line not in code_lines and comments[line][0] > keyword.col_offset:
+            texts.append(comments[line][1])
+            line += 1
+        found[keyword.arg] = " ".join(text for text in texts if text)
+    return found
+
+
+def _source_of(file: str) -> str | None:
+    """The source of a script given by path, or of a module given by its dotted name."""
+    path = Path(file)
+    if path.suffix != ".py":
+        spec = importlib.util.find_spec(file)
+        path = Path(spec.origin) if spec and spec.origin else path
+    return path.read_text() if path.is_file() else None
+
+
 class _OneLineErrorParser(argparse.ArgumentParser):
     """argparse's own mistakes (unknown option, bad number) in the same one-line shape as ours."""
 
@@ -58,13 +104,13 @@ class Script:
     """One top-level script: its parameter block, presets and command line; see the module docstring."""
 
     def __init__(self, file: str, params: Mapping[str, Any], *, description: str | None = None,
-                 help: Mapping[str, str] | None = None, choices: Mapping[str, Sequence[Any]] | None = None,
+                 choices: Mapping[str, Sequence[Any]] | None = None,
                  types: Mapping[str, Any] | None = None, nargs: Mapping[str, Any] | None = None,
                  presets: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None):
+        self.file = file
         self.name = Path(file).name
         self.params = params
         self.description = description
-        self.help = dict(help or {})
         self.choices = dict(choices or {})
         self.types = {**COMMON_TYPES, **(types or {})}
         self.nargs = dict(nargs or {})
@@ -85,6 +131,12 @@ class Script:
     def _selector_of(self, key: str) -> str | None:
         return next((selector for selector, table in self.presets.items()
                      if any(key in values for values in table.values())), None)
+
+    @functools.cached_property
+    def help_lines(self) -> dict[str, str]:
+        """Each entry's ``--help`` line: the comment beside it in the parameter block."""
+        source = _source_of(self.file)
+        return block_comments(source, list(self.params)) if source else {}
 
     def parser(self, suppress_defaults: bool = False) -> argparse.ArgumentParser:
         parser = _OneLineErrorParser(prog=self.name, description=self.description,
@@ -112,7 +164,7 @@ class Script:
             selector = self._selector_of(key)
             shown = (f"from {errors.flag(selector)}" if default is None and selector
                      else "unset" if default is None else default)
-            kwargs["help"] = f"{self.help.get(key, '')} (default: {shown})".strip().replace("%", "%%")
+            kwargs["help"] = f"{self.help_lines.get(key, '')} (default: {shown})".strip().replace("%", "%%")
             parser.add_argument(errors.flag(key), **kwargs)
         return parser
 

@@ -4,13 +4,13 @@ Each stage runs one of the project's scripts as a user would (the command is pri
 its output is already there, so a rerun after an interruption continues where it stopped. The stages:
 
 1. Fig. 1: the integrate-and-fire neuron and its one-filter network (the script's small default);
-2. a fresh NMDA test set and a small training set, simulated with the default settings;
+2. a fresh NMDA test set, a small training set and a validation set, simulated with the default settings;
 3. ``dataset_exploration.py`` on the test set;
 4. the shipped network (``pretrained/``, copied to ``models/demo/pretrained/`` so that the evaluation
    writes beside a copy, never into the repository) evaluated on the fresh test set with
    ``evaluate_CNN_test.py`` and drawn with ``main_figure_replication.py``;
-5. a short training run (``fit_CNN.py``) on the small training set, validated on the test set, which shows
-   the validation spike AUC rising;
+5. a short training run (``fit_CNN.py``) on the small training set, validated on the demo's validation set
+   (never on the test set it reports), which shows the validation spike AUC rising;
 
 and it ends with a summary of the key numbers and the paths of the figures. Everything goes under
 ``data/demo/``, ``models/demo/`` and ``figures/demo/``; delete those to start over.
@@ -38,10 +38,11 @@ PRETRAINED = pretrained.PRETRAINED_DIR
 
 TEST_SIMULATIONS, TEST_SEED = 16, 20261129  # seeds not used by the shipped network's data (docs: README)
 TRAIN_SIMULATIONS, TRAIN_SEED = 32, 20261130
+VALID_SIMULATIONS, VALID_SEED = 16, 20261131
 WORKERS = 2
 
 # the short training run: the shipped network's shape and first learning-rate stage on the demo's small
-# training set (under a minute on 2 cores), validated on the demo's test set (unseen simulations). On 32
+# training set (under a minute on 2 cores), validated on a validation set of its own. On 32
 # simulations it overfits after about 200 steps (its validation AUC falls again), so it stops there.
 TRAINING_STAGE_EPOCHS, TRAINING_STEPS_MULTIPLIER = (4,), 2
 TRAINING_ARGS = [
@@ -120,6 +121,10 @@ def stages(python: str) -> list[Stage]:
               [python, "simulate_L5PC_and_create_dataset.py", "--num-simulations", str(TRAIN_SIMULATIONS),
                "--seed", str(TRAIN_SEED), "--out-dir", _relative(DATA / "train"), "--workers", str(WORKERS)],
               lambda: _any(DATA / "train", "*.p")),
+        Stage(f"simulate a validation set for the training run: {VALID_SIMULATIONS} x 6 s, {WORKERS} workers",
+              [python, "simulate_L5PC_and_create_dataset.py", "--num-simulations", str(VALID_SIMULATIONS),
+               "--seed", str(VALID_SEED), "--out-dir", _relative(DATA / "valid"), "--workers", str(WORKERS)],
+              lambda: _any(DATA / "valid", "*.p")),
         Stage("explore the test set (inputs, output spikes, dendritic voltages)",
               [python, "dataset_exploration.py", "--data-dir", _relative(DATA / "test"), "--out-dir",
                _relative(FIGURES / "dataset"), "--seed", "1"],
@@ -132,9 +137,9 @@ def stages(python: str) -> list[Stage]:
               [python, "main_figure_replication.py", "--model-dir", _relative(pretrained), "--out-dir",
                _relative(FIGURES / "main_figure"), "--seed", "1"],
               lambda: _any(FIGURES / "main_figure", "*.png")),
-        Stage("a short training run on the small training set, validated on the test set",
+        Stage("a short training run on the small training set, validated on the validation set",
               [python, "fit_CNN.py", "--train-data-dir", _relative(DATA / "train"),
-               "--valid-data-dir", _relative(DATA / "test"), "--out-dir", _relative(MODELS / "trained"),
+               "--valid-data-dir", _relative(DATA / "valid"), "--test-data-dir", _relative(DATA / "test"), "--out-dir", _relative(MODELS / "trained"),
                *TRAINING_ARGS],
               training_finished, prepare=lambda: shutil.rmtree(MODELS / "trained", ignore_errors=True)),
     ]

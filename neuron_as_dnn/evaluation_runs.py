@@ -385,17 +385,4 @@ def run(params: dict, split: str) -> dict:
     return {"records": records, "csv": csv_path, "rows": rows}
 
 
-PARAMS_HELP = {
-    "synapse_type": "evaluate only the models of this type (NMDA, AMPA, AMPA_SK); unset: every model found",
-    "models_dir": "a model folder, a folder of model folders, or the authors' best_models/",
-    "data_dir": "the dataset folder to evaluate on (unset: data/L5PC_<model's type>_<split>/)",
-    "cache_dir": "where the dataset caches go (unset: a .cache folder beside the data)",
-    "re_evaluate": "evaluate again checkpoints that already have results",
-    "prediction_mode": "single_pass (one causal pass over the whole trace), single_pass_sparse (the same, the first "
-                       "layer computed from the input events) or overlapping_windows (the original's)",
-    "batch_size": "simulations per model call",
-    "save_predictions": "save the predictions in the model folder's predictions/ (npz)",
-    "num_subsets": "random subsets of 67 % of the simulations, scored apart for error bars",
-    "seed": "seed of the random subsets",
-}
 PARAMS_CHOICES = {"synapse_type": ["NMDA", "AMPA", "AMPA_SK"], "prediction_mode": list(prediction.PREDICTION_MODES)}

@@ -1,10 +1,10 @@
-"""The Hay et al. (2011) cell #1 reconstruction: find it, download it, verify it.
+"""The Hay et al. (2011) cell #1 reconstruction: find it, verify it, refetch it.
 
-The file is not part of the repository (it is the authors' data). Resolution order:
+The repository ships the file (``L5PC_NEURON_simulation/morphologies/cell1.asc``, with a README giving its
+source and SHA-256), as the authors' repository does. Resolution order:
 1. an explicit path given by the caller,
-2. the environment variable ``L5PC_MORPHOLOGY`` (a local copy),
-3. ``L5PC_NEURON_simulation/morphologies/cell1.asc`` (where ``make morphology`` puts it),
-   downloaded there on first use if it is missing.
+2. the environment variable ``L5PC_MORPHOLOGY`` (another local copy),
+3. the shipped copy, downloaded there again from the public sources if it was deleted.
 Every file is checked against the published SHA-256 before use.
 """
 from __future__ import annotations
@@ -35,7 +35,8 @@ SOURCES = [
 ]
 
 HOW_TO_GET_IT = (
-    "Get it with `make morphology` (downloads it and checks its SHA-256), or point the "
+    "The repository ships it: restore it with `git checkout -- L5PC_NEURON_simulation/morphologies`, fetch it "
+    "again with `make morphology` (downloads it and checks its SHA-256), or point the "
     f"{ENV_VAR} environment variable at a local copy of the Hay et al. 2011 cell1.asc "
     "(ModelDB accession 139653, or L5PC_NEURON_simulation/morphologies/cell1.asc in "
     "github.com/SelfishGene/neuron_as_deep_net)."
@@ -110,7 +111,7 @@ def locate(path: str | os.PathLike | None = None, allow_download: bool = True) -
 
 
 def main(argv=None) -> None:
-    """`python -m neuron_as_dnn.morphology [--from PATH]`: install a verified copy."""
+    """`python -m neuron_as_dnn.morphology [--source PATH]`: verify the copy in use, or install a verified one."""
     import shutil
 
     from .cli import Script
@@ -126,8 +127,13 @@ def main(argv=None) -> None:
             path = locate()
             print(f"{path} {'is present' if present else 'downloaded'} (SHA-256 verified)")
 
-    script = Script("neuron_as_dnn.morphology", dict(source=None, progress=True, log_level="INFO"),
-                    description=main.__doc__, help={"source": "copy (and verify) a local file instead of downloading"})
+    params = dict(
+        source=None,  # copy (and verify) this local cell1.asc to L5PC_NEURON_simulation/morphologies/;
+                      # None: verify the copy in use ($L5PC_MORPHOLOGY, else that path), downloading it if missing
+        progress=True,  # kept for the common block: the download shows no progress bar
+        log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
+    )
+    script = Script("neuron_as_dnn.morphology", params, description=main.__doc__)
     script.run(install, argv)
 
 

@@ -7,3 +7,5 @@ MODELS_DIR = REPO_ROOT / "models"
 FIGURES_DIR = REPO_ROOT / "figures"
 NEURON_MODEL_DIR = REPO_ROOT / "L5PC_NEURON_simulation"
 MECHANISMS_DIR = NEURON_MODEL_DIR / "mechanisms"
+# simulations of the original model on given inputs, read by the tests and the fidelity benchmarks
+REFERENCE_SIMULATIONS_DIR = REPO_ROOT / "tests" / "data" / "reference"

@@ -18,7 +18,6 @@ The folder stays a model folder: every script that takes ``--model-dir`` / ``--m
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -136,11 +135,11 @@ def _evaluated_checkpoint(source: ModelFolder):
 
 PARAMS = dict(
     model_dir=None,     # the trained and tested model folder to ship (required)
-    checkpoint=None,    # None: the checkpoint with a test evaluation
-    out_dir=None,       # None: pretrained/
-    replace=False,      # replace the network shipped there now
-    progress=True,
-    log_level="INFO",
+    checkpoint=None,    # checkpoint name to ship (it needs a .keras file); None: the one with a test evaluation
+    out_dir=None,       # folder that holds the shipped network, in <out_dir>/<model folder name>/; None: pretrained/
+    replace=False,      # replace the network shipped there now (without it, an occupied out_dir is an error)
+    progress=True,      # kept for the common block: shipping shows no progress bar
+    log_level="INFO",   # logging level: DEBUG | INFO | WARNING | ERROR
 )
 SCRIPT = cli.Script("neuron_as_dnn.pretrained", PARAMS, description=__doc__, types={"model_dir": str})
 
@@ -155,7 +154,6 @@ def run(params: dict) -> Path:
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported: no C++ info lines
     return SCRIPT.run(run, argv)
 
 

@@ -238,7 +238,7 @@ def _run_coreneuron(h, duration_ms: float) -> None:
         coreneuron.enable = False
 
 
-# -- replay files (the format of ../shared/reference/README.md) ------------------------------------
+# -- replay files (the format of tests/data/reference/README.md) ------------------------------------
 
 def load_replay_inputs(path: str | Path) -> dict:
     """Read an input-pattern file: ex_seg, ex_ms, inh_seg, inh_ms and optionally synapse,

@@ -1,27 +1,18 @@
-"""Shared fixtures. ``../shared`` (beside the checkout) holds the morphology and reference runs."""
-import os
+"""Fixtures. Everything the tests read lives in the checkout: the shipped morphology and ``tests/data/``."""
 from pathlib import Path
 
 import pytest
 
-from neuron_as_dnn.paths import REPO_ROOT
+from neuron_as_dnn import morphology, paths
 
-SHARED_DIR = REPO_ROOT.parent / "shared"
-SHARED_MORPHOLOGY = SHARED_DIR / "data" / "morphologies" / "cell1.asc"
-REFERENCE_DIR = SHARED_DIR / "reference"
-
-# Tests never download: they read the copy in ../shared unless the caller points elsewhere.
-if SHARED_MORPHOLOGY.is_file():
-    os.environ.setdefault("L5PC_MORPHOLOGY", str(SHARED_MORPHOLOGY))
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED_DIR.is_dir():
-        pytest.fail(f"{SHARED_DIR} is missing: tests need ../shared beside the checkout")
-    return SHARED_DIR
+def reference_dir() -> Path:
+    """Simulations of the original model on given inputs (tests/data/reference/README.md)."""
+    return paths.REFERENCE_SIMULATIONS_DIR
 
 
 @pytest.fixture(scope="session")
-def morphology_path(shared_dir) -> Path:
-    return SHARED_MORPHOLOGY
+def morphology_path() -> Path:
+    return morphology.verify(morphology.DEFAULT_PATH)

@@ -29,8 +29,8 @@ def test_all_mechanisms_compiled_and_loaded():
     assert hasattr(h, "AmpaNmdaSynapse") and hasattr(h, "DoubleExpSynapse")
 
 
-def test_segment_table_matches_reference(cell, shared_dir):
-    ref = json.loads((shared_dir / "reference" / "segments.json").read_text())
+def test_segment_table_matches_reference(cell, reference_dir):
+    ref = json.loads((reference_dir / "segments.json").read_text())
     table = cell.segment_table()
     assert len(cell.segments) == ref["n_segments"] == 639
     assert table["type"].count("basal") == ref["n_basal"] == 262

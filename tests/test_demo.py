@@ -43,3 +43,17 @@ def test_the_training_stage_is_done_only_when_every_epoch_was_recorded(demo_dirs
     history.write_text(json.dumps({"val_spikes_auc": [0.6] * keras_epochs}))
     assert demo.training_finished()
     assert "validation spike AUC per schedule epoch 0.600" in demo.summary()
+
+
+def test_the_training_run_never_validates_on_the_test_set_it_reports():
+    commands = {stage.command[1]: stage.command for stage in demo.stages("python")}
+    training = commands["fit_CNN.py"]
+    folders = {flag: training[training.index(flag) + 1] for flag in ("--train-data-dir", "--valid-data-dir")}
+    evaluated = commands["evaluate_CNN_test.py"]
+    test_folder = evaluated[evaluated.index("--data-dir") + 1]
+    assert len({*folders.values(), test_folder}) == 3
+    simulated = [stage.command for stage in demo.stages("python")
+                 if stage.command[1] == "simulate_L5PC_and_create_dataset.py"]
+    seeds = [command[command.index("--seed") + 1] for command in simulated]
+    outputs = [command[command.index("--out-dir") + 1] for command in simulated]
+    assert len(set(seeds)) == len(seeds) == 3 and set(outputs) == {*folders.values(), test_folder}

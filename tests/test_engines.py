@@ -5,8 +5,8 @@ import pytest
 from neuron_as_dnn.simulation import RunSettings, Simulator, load_replay_inputs
 
 
-def test_coreneuron_reproduces_neuron_exactly(shared_dir):
-    reference = load_replay_inputs(shared_dir / "reference" / "nmda_fixed_1.npz")
+def test_coreneuron_reproduces_neuron_exactly(reference_dir):
+    reference = load_replay_inputs(reference_dir / "nmda_fixed_1.npz")
     keep_ex, keep_inh = reference["ex_ms"] < 500, reference["inh_ms"] < 500
     events = (reference["ex_seg"][keep_ex], reference["ex_ms"][keep_ex],
               reference["inh_seg"][keep_inh], reference["inh_ms"][keep_inh])

@@ -1,4 +1,4 @@
-"""Our cell replays the original model's reference simulations (../shared/reference).
+"""Our cell replays the original model's reference simulations (tests/data/reference).
 
 Each 6-s replay costs about a minute of CPU; run them in parallel (make test uses pytest-xdist).
 """
@@ -16,8 +16,8 @@ FIXED_STEP_FILES = ["nmda_fixed_1", "nmda_fixed_2", "nmda_fixed_3", "nmda_fixed_
 
 
 @pytest.mark.parametrize("name", FIXED_STEP_FILES)
-def test_fixed_step_replay_matches_the_original(name, shared_dir, tmp_path):
-    reference_path = shared_dir / "reference" / f"{name}.npz"
+def test_fixed_step_replay_matches_the_original(name, reference_dir, tmp_path):
+    reference_path = reference_dir / f"{name}.npz"
     reference = dict(np.load(reference_path))
     ours = replay(reference_path, tmp_path / "out.npz", record_dendrites="dvt_1ms" in reference)
     assert str(ours["integrator"]) == "fixed" and ours["dt_ms"] == 0.025
@@ -38,9 +38,9 @@ def test_fixed_step_replay_matches_the_original(name, shared_dir, tmp_path):
         assert written[key].shape == reference[key].shape
 
 
-def test_cvode_replay_matches_the_original(shared_dir):
-    reference = dict(np.load(shared_dir / "reference" / "nmda_cvode_1.npz"))
-    ours = replay(shared_dir / "reference" / "nmda_cvode_1.npz")
+def test_cvode_replay_matches_the_original(reference_dir):
+    reference = dict(np.load(reference_dir / "nmda_cvode_1.npz"))
+    ours = replay(reference_dir / "nmda_cvode_1.npz")
     assert str(ours["integrator"]) == "cvode"
     assert abs(ours["out_spikes"].size - reference["out_spikes"].size) <= 1
     assert clipped_rms(ours["soma_v_1ms"], reference["soma_v_1ms"]) < 1.0
@@ -54,9 +54,9 @@ def test_spike_detection_takes_strict_local_maxima_above_threshold():
     assert detect_output_spikes(v).tolist() == [11 / 8]
 
 
-def test_replay_command_line_with_overrides(shared_dir, tmp_path):
+def test_replay_command_line_with_overrides(reference_dir, tmp_path):
     """A short pattern through the documented command, with the synapse type overridden."""
-    reference = np.load(shared_dir / "reference" / "nmda_fixed_1.npz")
+    reference = np.load(reference_dir / "nmda_fixed_1.npz")
     keep_ex, keep_inh = reference["ex_ms"] < 300, reference["inh_ms"] < 300
     short = tmp_path / "short.npz"
     np.savez(short, ex_seg=reference["ex_seg"][keep_ex], ex_ms=reference["ex_ms"][keep_ex],

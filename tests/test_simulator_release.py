@@ -19,8 +19,8 @@ SHORT_MS = 300
 
 
 @pytest.fixture(scope="module")
-def short_events(shared_dir):
-    reference = load_replay_inputs(shared_dir / "reference" / "nmda_fixed_1.npz")
+def short_events(reference_dir):
+    reference = load_replay_inputs(reference_dir / "nmda_fixed_1.npz")
     keep_ex, keep_inh = reference["ex_ms"] < SHORT_MS, reference["inh_ms"] < SHORT_MS
     return (reference["ex_seg"][keep_ex], reference["ex_ms"][keep_ex],
             reference["inh_seg"][keep_inh], reference["inh_ms"][keep_inh])

@@ -81,8 +81,8 @@ def test_smoothing_is_centred_and_attenuates_both_ends():
     assert rates[1, 100] == pytest.approx(1.5, abs=0.1) and rates[1, 199] == pytest.approx(1.5, abs=0.1)
 
 
-def test_real_cell_typical_rates(shared_dir):
-    segments = json.loads((shared_dir / "reference" / "segments.json").read_text())
+def test_real_cell_typical_rates(reference_dir):
+    segments = json.loads((reference_dir / "segments.json").read_text())
     rng = np.random.default_rng(11)
     patterns = [si.generate_l5pc_inputs(segments["seg_length_um"], segments["seg_type"], 6000, rng, **L5PC_KWARGS)
                 for _ in range(10)]
