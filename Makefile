@@ -44,7 +44,7 @@ FORCE:
 
 # verifies the shipped L5PC_NEURON_simulation/morphologies/cell1.asc (SHA-256); if it was deleted, downloads it again
 morphology: $(VENV)/.installed
-	$(PY) -m neuron_as_dnn.morphology
+	$(PY) -m neuron_as_dnn.simulation.morphology
 
 test: setup
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup -m "not slow"
@@ -70,4 +70,4 @@ clean:
 # the authors' Kaggle data and pretrained models (kagglehub or the kaggle tool; about 115 GB), linked into
 # data/L5PC_NMDA_{train,valid,test}/ and models/best_models/ (ARGS="--source-dirs A B" arranges a manual download)
 authors-data: $(VENV)/.installed
-	$(PY) -m neuron_as_dnn.authors_data $(ARGS)
+	$(PY) -m neuron_as_dnn.data.authors_data $(ARGS)

@@ -25,29 +25,33 @@ PARAMS = dict(
     morphology=None,       # cell1.asc for the morphology panels; None: $L5PC_MORPHOLOGY or the downloaded copy
     seed=None,             # picks the random example traces; None: random, then recorded
     show=False,            # also show the figures in a window after saving them
-    progress=True,         # kept for the common block: not read here (the bar of the cache building always shows)
+    progress=True,         # show a progress bar while the dataset caches are built
     log_level="INFO",      # logging level: DEBUG | INFO | WARNING | ERROR
 )
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
+
+
+def default_folders(params: dict) -> None:
+    params["data_dir"] = str(params["data_dir"] or paths.dataset_dir("NMDA", "test"))
+    params["out_dir"] = str(params["out_dir"] or paths.FIGURES_DIR / Path(params["data_dir"]).resolve().name)
+
+
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, defaults=default_folders,
                     types={"max_files": int, "example_index": int})
 log = logging.getLogger("dataset_exploration")
 
 
 def run(params: dict) -> dict:
     import matplotlib
-    import numpy as np
 
     if not params["show"]:
         matplotlib.use("Agg")
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting logs every table at INFO
-    from neuron_as_dnn import dataset_statistics, utils
+    from neuron_as_dnn import utils
+    from neuron_as_dnn.evaluation import dataset_statistics
     from neuron_as_dnn.figures import dataset_exploration, morphology
 
-    data_dir = Path(params["data_dir"] or paths.DATA_DIR / "L5PC_NMDA_test")
-    out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / data_dir.resolve().name)
-    if params["seed"] is None:
-        params["seed"] = int(np.random.default_rng().integers(2**31))
-    data = dataset_statistics.load_folder(data_dir, params["max_files"])
+    data_dir, out_dir = Path(params["data_dir"]), Path(params["out_dir"])
+    data = dataset_statistics.load_folder(data_dir, params["max_files"], progress=params["progress"])
     summary = dataset_statistics.summarize(data)
     written = dataset_statistics.write_summary(out_dir, summary)
     cell = morphology.try_load_morphology(params["morphology"])

@@ -18,7 +18,8 @@ the best rows. Examples:
 
 The metrics and the file formats are described in docs/evaluation.md.
 """
-from neuron_as_dnn import cli, evaluation_runs
+from neuron_as_dnn import cli
+from neuron_as_dnn.evaluation import evaluation_runs
 
 PARAMS = dict(
     synapse_type=None,  # evaluate only the models of this type (NMDA, AMPA, AMPA_SK); None: every model found

@@ -15,7 +15,8 @@ Edit the parameter block below or override any entry from the command line (`--h
     python fit_CNN.py --architecture-preset custom --filter-sizes-per-layer 35 19 --num-filters-per-layer 16
     python fit_CNN.py --resume-from models/NMDA/<model folder>
 """
-from neuron_as_dnn import cli, training
+from neuron_as_dnn import cli
+from neuron_as_dnn.learning import training
 
 PARAMS = dict(
     # ---- data and outputs
@@ -95,7 +96,7 @@ SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
 
 
 def run(params: dict):
-    result = training.train(params, explicit=SCRIPT.explicit)
+    result = training.train(params, explicit=params.explicit)
     if result.folder is not None:
         print(f"fit_CNN.py: {len(result.checkpoints)} new checkpoint(s) in {result.folder.path}")
     return result

@@ -113,7 +113,7 @@ def run(params: dict):
     out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / "IF")
     if params["redraw"]:
         return redraw(out_dir, params)
-    from neuron_as_dnn import integrate_and_fire_experiment as experiment  # Keras: only when training
+    from neuron_as_dnn.integrate_and_fire import experiment  # Keras: only when training
 
     data_root = Path(params["data_dir"] or paths.DATA_DIR / "IF") if params["cache_data"] else None
     results = experiment.run_experiment(params, out_dir, data_root, progress=params["progress"], show=params["show"])
@@ -126,10 +126,10 @@ def run(params: dict):
 
 
 def redraw(out_dir: Path, params: dict):
-    from neuron_as_dnn.figures import integrate_and_fire as figures
+    from neuron_as_dnn.integrate_and_fire import figures
 
-    changed = {key: params[key] for key in SCRIPT.explicit if key in figures.FIGURE_OPTIONS}
-    ignored = SCRIPT.explicit - set(figures.FIGURE_OPTIONS) - {"redraw", "out_dir", "show", "progress", "log_level"}
+    changed = {key: params[key] for key in params.explicit if key in figures.FIGURE_OPTIONS}
+    ignored = params.explicit - set(figures.FIGURE_OPTIONS) - {"redraw", "out_dir", "show", "progress", "log_level"}
     if ignored:
         log.warning("--redraw draws the saved run; ignoring %s", ", ".join(map(errors.flag, sorted(ignored))))
     files = figures.redraw(out_dir, changed, show=params["show"])

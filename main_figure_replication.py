@@ -56,22 +56,20 @@ def format_metrics(metrics: dict) -> str:
 
 def run(params: dict) -> dict:
     import matplotlib
-    import numpy as np
 
     if not params["show"]:
         matplotlib.use("Agg")
     logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting logs every table at INFO
     from neuron_as_dnn import utils
     from neuron_as_dnn.figures import main_figure, morphology
-    from neuron_as_dnn.model_folder import ModelFolder
+    from neuron_as_dnn.learning.model_folder import ModelFolder
 
     if not params["model_dir"]:
         raise errors.bad_parameter("model_dir", "give the model folder to draw, e.g. --model-dir models/NMDA/<run>")
     folder = ModelFolder.open_one(params["model_dir"])
     checkpoint = main_figure.choose_checkpoint(folder, params["checkpoint"])
     out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / folder.synapse_type)
-    if params["seed"] is None:
-        params["seed"] = int(np.random.default_rng().integers(2**31))
+    params["out_dir"] = str(out_dir)
     data, metrics = main_figure.load_figure_data(folder, checkpoint, params["test_data_dir"],
                                                  params["rescale_voltage"], params["progress"])
     choices = main_figure.plot_all(data, out_dir, morphology=morphology.try_load_morphology(params["morphology"]),
@@ -81,7 +79,7 @@ def run(params: dict) -> dict:
     written = choices.pop("paths")
     utils.write_provenance(out_dir / f"{folder.name}__figures.json", params, model_folder=str(folder.path),
                            checkpoint=checkpoint.name, choices=choices, headline_metrics=metrics)
-    print(f"{folder.name} / {checkpoint.name}, test set, headline filter {main_figure.evaluation.MAIN_FILTER}:\n"
+    print(f"{folder.name} / {checkpoint.name}, test set, headline filter {main_figure.metrics.MAIN_FILTER}:\n"
           f"{format_metrics(metrics)}\n"
           f"trace {choices['trace_index']} (zoom {choices['zoom_ms'][0]}-{choices['zoom_ms'][1]} ms), "
           f"filters {choices['filters']}: {len(written)} files in {out_dir}")

@@ -15,7 +15,8 @@ work folder beside the output until the file is written).
 """
 import logging
 
-from neuron_as_dnn import cli, dataset_generation
+from neuron_as_dnn import cli
+from neuron_as_dnn.data import dataset_generation
 
 PARAMS = dict(
     # what to simulate
@@ -60,7 +61,7 @@ PARAMS = dict(
     out_dir=None,  # folder of the dataset file; None: data/L5PC_<TYPE>_<split>/ (data/demo/ with --demo)
     workers=1,  # local worker processes; under mpiexec every rank runs this many
     morphology=None,  # path of cell1.asc; None: $L5PC_MORPHOLOGY or the downloaded copy
-    # replay one input pattern instead (format of shared/reference/README.md)
+    # replay one input pattern instead (format of tests/data/reference/README.md)
     replay=None,  # simulate the input pattern of this .npz instead of generating a dataset (the file's synapse
                   # type and integrator apply unless --synapse-type, --integrator or --dt-ms are given)
     replay_output=None,  # where --replay writes its result (.npz); None: nothing is written
@@ -70,25 +71,30 @@ PARAMS = dict(
     log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
 
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
+
+
+def demo_defaults(params: dict) -> None:
+    """--demo: two simulations (seed 1 unless given) with at least 2 workers into data/demo/."""
+    if params["demo"]:
+        from neuron_as_dnn.paths import DATA_DIR
+        params.update(num_simulations=2, out_dir=params["out_dir"] or str(DATA_DIR / "demo"),
+                      seed=1 if params["seed"] is None else params["seed"], workers=max(params["workers"], 2))
+
+
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, defaults=demo_defaults,
                     presets={"synapse_type": dataset_generation.PRESETS},
                     types={"ske2_mult_factor": float},
                     nargs={key: 2 for key in dataset_generation.RANGE_KEYS})
 
 
 def run(params: dict):
-    from neuron_as_dnn import simulation
+    from neuron_as_dnn.simulation import simulator
 
     if params["replay"]:
         # the file's synapse type and integrator apply unless given on the command line
-        simulation.replay(params["replay"], params["replay_output"],
-                          **dataset_generation.replay_options(params, SCRIPT.explicit))
+        simulator.replay(params["replay"], params["replay_output"],
+                          **dataset_generation.replay_options(params, params.explicit))
         return None
-    if params["demo"]:
-        from neuron_as_dnn.paths import DATA_DIR
-        params.update(num_simulations=2, out_dir=params["out_dir"] or str(DATA_DIR / "demo"),
-                      seed=params["seed"] if params["seed"] is not None else 1,
-                      workers=max(params["workers"], 2))
     config = dataset_generation.resolve_config(params)
     path = dataset_generation.generate_dataset(config, progress=params["progress"])
     if path is not None and params["demo"]:

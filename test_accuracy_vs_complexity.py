@@ -23,7 +23,6 @@ PARAMS = dict(
     min_time_window=10,  # figures: only networks with a receptive field T (ms) from this (the original's range);
                          # None: no bound
     max_time_window=260,  # figures: only networks with a receptive field T (ms) up to this; None: no bound
-    seed=None,  # kept for the common block: these figures have no random element
     show=False,  # also show the figures on screen (they are always saved)
     progress=True,  # kept for the common block: this script shows no progress bar
     log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
@@ -36,7 +35,8 @@ log = logging.getLogger("test_accuracy_vs_complexity")
 def run(params: dict):
     import matplotlib
 
-    from neuron_as_dnn import model_selection as ms, utils
+    from neuron_as_dnn import utils
+    from neuron_as_dnn.evaluation import model_selection as ms
 
     if not params["show"]:
         matplotlib.use("Agg")  # files only

@@ -61,7 +61,8 @@ def run(params: dict):
     import matplotlib
     import numpy as np
 
-    from neuron_as_dnn import model_selection as ms, utils
+    from neuron_as_dnn import utils
+    from neuron_as_dnn.evaluation import model_selection as ms
 
     if not params["show"]:
         matplotlib.use("Agg")  # files only
@@ -70,8 +71,6 @@ def run(params: dict):
     from neuron_as_dnn.figures import model_selection as figures
 
     models_dir, out_dir, figures_dir = ms.resolve_folders(params)
-    if params["seed"] is None:
-        params["seed"] = int(np.random.SeedSequence().entropy % 2**31)
     rows = ms.collect_results(models_dir, "valid", prefer_outside=out_dir)
     selected, dropped = ms.apply_bounds(rows, ms.bounds_from_params(params, SELECTION))
     ms.require_rows(selected, len(rows), dropped, "validation",

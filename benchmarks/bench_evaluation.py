@@ -20,7 +20,10 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # a CPU measurement, whatever
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from neuron_as_dnn import cache, cli, dataset, evaluation, models, prediction, synthetic_data  # noqa: E402
+from neuron_as_dnn import cli
+from neuron_as_dnn.data import cache, dataset, synthetic_data
+from neuron_as_dnn.evaluation import metrics, prediction
+from neuron_as_dnn.learning import models  # noqa: E402
 
 PARAMS = dict(
     num_simulations=128,
@@ -98,7 +101,7 @@ def run(params):
     cut = models.receptive_field_ms(architecture)
     difference = float(np.max(np.abs(single.spike_probability[:, cut:] - windowed.spike_probability[:, cut:])))
     spread = float(np.std(single.spike_probability))
-    _, scoring_seconds = timed(evaluation.evaluate_predictions, single.y_spike, single.spike_probability,
+    _, scoring_seconds = timed(metrics.evaluate_predictions, single.y_spike, single.spike_probability,
                                single.y_soma_mV, single.soma_prediction_mV, num_subsets=params["num_subsets"])
 
     n = data.num_simulations
@@ -110,7 +113,7 @@ def run(params):
     print("|---|---|---|---|---|")
     baseline = rows[0][2]
     for mode, settings, seconds in rows:
-        windows = 1 if mode == "single_pass" else evaluation.num_overlapping_windows(
+        windows = 1 if mode == "single_pass" else metrics.num_overlapping_windows(
             data.duration_ms, settings.window_ms, settings.overlap_ms)
         label = mode if mode == "single_pass" else f"{mode} (W {settings.window_ms}, O {settings.overlap_ms} ms)"
         print(f"| {label} | {windows} | {seconds:.1f} | {seconds / n:.2f} | {seconds / baseline:.2f} |")

@@ -4,7 +4,7 @@ Every setting simulates the same NMDA inputs: the reference inputs `nmda_cvode_1
 and --num-random-inputs patterns drawn by the dataset generator (simulations 0, 1, ... of
 `simulate_L5PC_and_create_dataset.py --seed 1`, as benchmarks/fidelity.py draws them). Printed per
 setting: CPU seconds per simulated second, the speed-up over CVode (total CPU over all inputs), and the
-agreement with CVode on each input (neuron_as_dnn.fidelity: spike count ±1, soma RMS clipped at -55 mV
+agreement with CVode on each input (neuron_as_dnn.simulation.fidelity: spike count ±1, soma RMS clipped at -55 mV
 < 0.5 mV, paired spikes within 2 ms). With --workers-check, also the wall time of 4 simulations with 1 and
 with 2 dataset workers.
 
@@ -33,9 +33,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from neuron_as_dnn import dataset_generation, fidelity, paths  # noqa: E402
+from neuron_as_dnn import paths
+from neuron_as_dnn.data import dataset_generation
 from neuron_as_dnn.paths import MECHANISMS_DIR  # noqa: E402
-from neuron_as_dnn.simulation import RunSettings, Simulator  # noqa: E402
+from neuron_as_dnn.simulation import fidelity  # noqa: E402
+from neuron_as_dnn.simulation.simulator import RunSettings, Simulator  # noqa: E402
 
 EXACT = dict(rate_tables=False)  # the original's arithmetic: rates computed, not tabulated
 NRN = dict(engine="neuron")
@@ -67,7 +69,7 @@ REFERENCE_INPUTS = paths.REFERENCE_SIMULATIONS_DIR / "nmda_cvode_1.npz"
 
 def load_inputs(path):
     """The events of one replay-format file, or (no such file) one pattern of the dataset generator."""
-    from neuron_as_dnn.simulation import load_replay_inputs
+    from neuron_as_dnn.simulation.simulator import load_replay_inputs
     if path and Path(path).is_file():
         data = load_replay_inputs(path)
         return {k: data[k] for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")}, str(path)
@@ -132,9 +134,8 @@ def measure_workers(duration_sec: int) -> tuple[float, float]:
     times = []
     for workers in (1, 2):
         with tempfile.TemporaryDirectory() as out:
-            config = dataset_generation.resolve_config(dict(
-                script.PARAMS, num_simulations=4, duration_sec=duration_sec, seed=3, out_dir=out,
-                workers=workers, progress=False))
+            config = dataset_generation.resolve_config(script.SCRIPT.resolve(dict(
+                num_simulations=4, duration_sec=duration_sec, seed=3, out_dir=out, workers=workers, progress=False)))
             start = time.perf_counter()
             dataset_generation.generate_dataset(config)
             times.append(time.perf_counter() - start)

@@ -32,7 +32,10 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from neuron_as_dnn import cli, dataset_generation, errors, models, prediction, sparse_prediction  # noqa: E402
+from neuron_as_dnn import cli, errors
+from neuron_as_dnn.data import dataset_generation
+from neuron_as_dnn.evaluation import prediction, sparse_prediction  # noqa: E402
+from neuron_as_dnn.learning import models
 
 PARAMS = dict(
     model_dir="pretrained",  # the shipped network: a model folder, or a folder holding exactly one
@@ -59,7 +62,7 @@ PAPER_FILTER_SIZES, PAPER_FILTERS, PAPER_WINDOW_MS, PAPER_DVT_COMPONENTS = [45] 
 def open_shipped_model(model_dir: str):
     """(short name, description, model) of the latest checkpoint of ``--model-dir``; a one-line error naming
     the option otherwise."""
-    from neuron_as_dnn.model_folder import ModelFolder
+    from neuron_as_dnn.learning.model_folder import ModelFolder
 
     path = Path(model_dir)
     if not path.is_dir():
@@ -84,11 +87,11 @@ def simulate_with_neuron(params: dict):
     """The dataset generator's configuration, its first input pattern's events, the best (CPU, wall) seconds
     of simulating it, the run's result, and the segment table (to draw more patterns)."""
     import simulate_L5PC_and_create_dataset as dataset_script
-    from neuron_as_dnn.simulation import Simulator
+    from neuron_as_dnn.simulation.simulator import Simulator
 
-    config = dataset_generation.resolve_config(dict(
-        dataset_script.PARAMS, seed=params["seed"], out_dir=tempfile.gettempdir(), num_simulations=1,
-        duration_sec=params["duration_sec"], progress=False))
+    config = dataset_generation.resolve_config(dataset_script.SCRIPT.resolve(dict(
+        seed=params["seed"], out_dir=tempfile.gettempdir(), num_simulations=1, duration_sec=params["duration_sec"],
+        progress=False)))
     best_cpu = best_wall = np.inf
     # exactly the dataset worker's simulator (dataset_generation._Worker)
     with Simulator(config.excitatory_synapse_type, config.inhibitory_synapse_type, config.cell_options(),

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from neuron_as_dnn import cache, cli, dataset, synthetic_data, utils  # noqa: E402
-from neuron_as_dnn.dendritic_targets import DVTPCA  # noqa: E402
+from neuron_as_dnn import cli, utils
+from neuron_as_dnn.data import cache, dataset, synthetic_data  # noqa: E402
+from neuron_as_dnn.learning.dendritic_targets import DVTPCA  # noqa: E402
 
 PARAMS = dict(
     num_simulations=128,
@@ -96,8 +97,8 @@ def original_style_batch(tensors, batch_size, window, rng):
 def measure_training(params):
     import keras
 
-    from neuron_as_dnn import models
-    from neuron_as_dnn.sampler import WindowSampler
+    from neuron_as_dnn.learning import models
+    from neuron_as_dnn.learning.sampler import WindowSampler
 
     path = Path(params["workdir"]) / "bench.p"
     pca = DVTPCA.from_dict(dict(np.load(Path(params["workdir"]) / "pca.npz")))
@@ -145,7 +146,7 @@ def benchmark(params, workdir: Path):
     for stale in (workdir / ".cache").glob("*"):
         stale.unlink()
 
-    from neuron_as_dnn.sampler import WindowSampler
+    from neuron_as_dnn.learning.sampler import WindowSampler
 
     pca = None
     if params["with_dvt"]:

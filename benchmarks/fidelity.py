@@ -4,7 +4,7 @@ Draws --num-inputs random inputs per synapse type with the dataset generator its
 `simulate_L5PC_and_create_dataset.py --synapse-type TYPE --seed SEED`, cut to --duration-ms), runs each
 with CVode and exact rates (the original's setting) and with `RunSettings()` (fixed 1/16 ms
 Crank-Nicolson, rate tables, engine auto), and compares the two runs of the same input
-(neuron_as_dnn.fidelity: spike counts within ±1, soma voltage clipped at -55 mV within 0.5 mV RMS,
+(neuron_as_dnn.simulation.fidelity: spike counts within ±1, soma voltage clipped at -55 mV within 0.5 mV RMS,
 paired spike times within 2 ms). Prints every input as it finishes, then the distribution per synapse
 type and the CPU ratio CVode / default. CPU times are per process, so they stay valid with --workers.
 --out is rewritten after every input, so an interrupted run keeps what finished.
@@ -30,9 +30,11 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from neuron_as_dnn import dataset_generation, fidelity, morphology as morphology_files, paths  # noqa: E402
-from neuron_as_dnn.cell import L5PC, CellOptions  # noqa: E402
-from neuron_as_dnn.simulation import RunSettings, Simulator, load_replay_inputs  # noqa: E402
+from neuron_as_dnn import paths
+from neuron_as_dnn.data import dataset_generation
+from neuron_as_dnn.simulation import fidelity, morphology as morphology_files  # noqa: E402
+from neuron_as_dnn.simulation.cell import CellOptions, L5PC  # noqa: E402
+from neuron_as_dnn.simulation.simulator import RunSettings, Simulator, load_replay_inputs  # noqa: E402
 from neuron_as_dnn.utils import setup_logging, write_json  # noqa: E402
 
 log = logging.getLogger("fidelity")
@@ -73,10 +75,9 @@ class Run:
 def generation_config(synapse_type: str, seed: int, num_inputs: int, duration_ms: int, morphology=None):
     """The configuration `simulate_L5PC_and_create_dataset.py` resolves for this type and seed."""
     import simulate_L5PC_and_create_dataset as script
-    return dataset_generation.resolve_config(dict(
-        script.PARAMS, synapse_type=synapse_type, seed=seed, num_simulations=num_inputs,
-        duration_sec=math.ceil(duration_ms / 1000), dvt=False, out_dir=tempfile.gettempdir(),
-        morphology=morphology))
+    return dataset_generation.resolve_config(script.SCRIPT.resolve(dict(
+        synapse_type=synapse_type, seed=seed, num_simulations=num_inputs, duration_sec=math.ceil(duration_ms / 1000),
+        dvt=False, out_dir=tempfile.gettempdir(), morphology=morphology)))
 
 
 def random_tasks(synapse_types, num_inputs: int, duration_ms: int, seed: int, morphology=None) -> list[Task]:

@@ -32,9 +32,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_simulation import REFERENCE_INPUTS, load_inputs  # noqa: E402
-from neuron_as_dnn.cell import CellOptions  # noqa: E402
 from neuron_as_dnn.paths import MECHANISMS_DIR  # noqa: E402
-from neuron_as_dnn.simulation import RunSettings, Simulator, live_sections  # noqa: E402
+from neuron_as_dnn.simulation.cell import CellOptions  # noqa: E402
+from neuron_as_dnn.simulation.simulator import RunSettings, Simulator, live_sections  # noqa: E402
 
 log = logging.getLogger("profile_simulation")
 

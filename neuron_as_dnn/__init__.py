@@ -1,28 +1,19 @@
 """Single cortical neurons as deep artificial neural networks (Beniaguev, Segev & London, 2021).
 
-One module per job, in the order of the pipeline (the README has the map; ``docs/`` the reference):
+The package's folders are the paper's stages, in pipeline order; each imports only the stages before it
+(docs/architecture.md has the map and the files that flow between the stages):
 
-- ``morphology`` / ``morphology_map``  get and verify cell1.asc / where each segment lies, its subtree
-- ``cell``                  the layer-5 pyramidal cell in NEURON (biophysics as data, synapses, segments)
-- ``synaptic_inputs``       the paper's doubly stochastic input generator (L5PC and I&F)
-- ``simulation``            one simulator, spike detection, replay of an input file
-- ``dataset_generation``    many simulations: presets, seeds, workers, MPI, resume, one file
-- ``dataset`` / ``cache``   the authors' file format / the compact training cache
-- ``synthetic_data``        learnable fake datasets for tests and benchmarks
-- ``dataset_statistics``    the numbers of dataset_exploration.py
-- ``integrate_and_fire`` / ``integrate_and_fire_experiment``  the I&F neuron and its data / Fig. 1's run
-- ``models``                TCN/FCN builder, legacy Keras-2 ``.h5`` loading
-- ``dendritic_targets``     the dendritic-voltage PCA (transform and inverse)
-- ``sampler``               random training windows from the cache
-- ``training``              configuration, learning schedule and the training loop
-- ``model_folder``          a trained model as a folder: configuration, checkpoints, evaluations
-- ``prediction``            whole-simulation prediction (one causal pass or overlapping windows)
-- ``evaluation`` / ``evaluation_runs``  the paper's metrics and filters / evaluating model folders
-- ``model_selection``       best model per architecture, envelopes, exports (Fig. S5 tables)
-- ``authors_data``          the authors' Kaggle data and models: download and arrange
-- ``figures``               panels and the paper's figures (one module per figure family)
-- ``cli`` / ``errors`` / ``utils`` / ``safe_pickle``  script contract; user errors; files, logging,
-  provenance; pickles from outside
+- ``simulation``  the L5PC in NEURON: morphology, cell, synaptic inputs, simulator, fidelity
+- ``data``        dataset files (the authors' format), training cache, dataset generation, the authors' data
+- ``learning``    networks, dendritic targets, training windows, training, the model folder
+- ``evaluation``  metrics, prediction, evaluation runs, model selection, dataset statistics
+- ``figures``     the paper's figures, drawn into figures they are handed
+- ``integrate_and_fire``  Fig. 1's own small pipeline (neuron, run, figures), above every stage
+
+Above them, ``pretrained`` (ship a trained model, and open the shipped one) and ``demo`` (``make demo``); beside
+them, the services every stage uses: ``cli`` (the scripts' contract), ``errors`` (the user's mistakes),
+``utils`` (logging, atomic files, provenance), ``paths`` (where things live), ``safe_pickle`` (pickles from
+outside).
 """
 
 import os

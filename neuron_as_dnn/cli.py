@@ -17,14 +17,17 @@ The rules, the same in every script:
   and the comment beside an entry (with its indented continuation lines) is that option's ``--help`` line,
   so the block and the help cannot drift apart.
 - ``None`` means "unset": derived from something else (a preset, the synapse type, a random seed that is
-  then recorded). No other sentinel (-1, "") is used.
+  then recorded). No other sentinel (-1, "") is used. Every unset entry is resolved once, in ``Script.parse``
+  (presets, then the script's own ``defaults`` function, then a random ``seed``), and written back, so that
+  every record holds the value actually used.
 - A preset is a table ``{selector entry: {selector value: {entry: value}}}``. It fills only the entries
   that are still ``None`` after the block and the command line are read, so an entry edited in the block
   or given on the command line always wins over the preset.
 - A ``errors.UserError`` ends the script with one line ``<script>: error: <message>`` on stderr and exit
   status 2 (as argparse does for a bad option); any other exception keeps its traceback.
-- ``utils.write_provenance`` records the resolved parameters, the command line (``Script.run`` registers
-  it), versions and the git commit next to every output.
+- ``Script.parse`` returns ``Parameters``: the resolved entries, plus the entries given on the command line
+  (``explicit``) and the invocation; ``utils.write_provenance`` records the parameters, that command line,
+  versions and the git commit next to every output.
 """
 from __future__ import annotations
 
@@ -39,9 +42,12 @@ import tokenize
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from neuron_as_dnn import errors, utils
 
 COMMON_ENTRIES = ("progress", "log_level")   # every script's block has these (tested)
+SEED_RANGE = 2**31                            # a drawn seed is below this (a valid seed for every library)
 COMMON_TYPES = {"seed": int}                  # None by default ("random, then recorded"), an int when given
 
 
@@ -52,6 +58,25 @@ def _element_type(values: Sequence[Any]):
     if kinds <= {int, float}:
         return float
     return str
+
+
+class Parameters(dict):
+    """A script's resolved parameters, and what the parser knows besides their values: the entries given on
+    the command line (``explicit``) and the invocation (``script``, ``command_line``) that provenance records."""
+
+    def __init__(self, values: Mapping[str, Any] = (), *, explicit: Sequence[str] = (),
+                 invocation: Mapping[str, str] | None = None):
+        super().__init__(values)
+        self.explicit = frozenset(explicit)
+        self.invocation = dict(invocation or {})
+
+    def copy(self) -> "Parameters":
+        return Parameters(self, explicit=self.explicit, invocation=self.invocation)
+
+
+def random_seed() -> int:
+    """A fresh seed for an unset ``seed`` entry; it is written into the parameters, hence recorded."""
+    return int(np.random.SeedSequence().entropy % SEED_RANGE)
 
 
 def block_comments(source: str, keys: Sequence[str]) -> dict[str, str]:
@@ -106,7 +131,8 @@ class Script:
     def __init__(self, file: str, params: Mapping[str, Any], *, description: str | None = None,
                  choices: Mapping[str, Sequence[Any]] | None = None,
                  types: Mapping[str, Any] | None = None, nargs: Mapping[str, Any] | None = None,
-                 presets: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None):
+                 presets: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None,
+                 defaults: Callable[[dict], None] | None = None):
         self.file = file
         self.name = Path(file).name
         self.params = params
@@ -122,7 +148,7 @@ class Script:
                 unknown = set(values) - set(params)
                 if unknown:
                     raise KeyError(f"{self.name}: preset {selector!r} sets {sorted(unknown)}, not in the block")
-        self.explicit: set[str] = set()
+        self.defaults = defaults
 
     # ---- the command line -------------------------------------------------------------------------------
     def _preset_values(self, key: str) -> list:
@@ -168,13 +194,23 @@ class Script:
             parser.add_argument(errors.flag(key), **kwargs)
         return parser
 
-    def parse(self, argv: Sequence[str] | None = None) -> dict:
-        """The resolved parameters: block, then command line, then presets for what is still unset."""
+    def parse(self, argv: Sequence[str] | None = None) -> Parameters:
+        """The resolved parameters: block, then command line, then presets, the script's ``defaults`` and a
+        random seed for what is still unset."""
         argv = sys.argv[1:] if argv is None else list(argv)
-        self.explicit = set(vars(self.parser(suppress_defaults=True).parse_args(argv)))
-        params = copy.deepcopy(dict(self.params))
-        for key, value in vars(self.parser().parse_args(argv)).items():
-            params[key] = list(value) if isinstance(value, tuple) else value
+        explicit = set(vars(self.parser(suppress_defaults=True).parse_args(argv)))
+        given = {key: list(value) if isinstance(value, tuple) else value
+                 for key, value in vars(self.parser().parse_args(argv)).items()}
+        return self.resolve(given, explicit=explicit, invocation=utils.invocation(self.name, argv))
+
+    def resolve(self, changes: Mapping[str, Any] = {}, *, explicit: Sequence[str] = (),
+                invocation: Mapping[str, str] | None = None) -> Parameters:
+        """The block with ``changes`` (as if edited in it), resolved as the command line is: presets, the
+        script's ``defaults``, a random seed. How code (tests, benchmarks) gets a script's parameters."""
+        unknown = set(changes) - set(self.params)
+        if unknown:
+            raise KeyError(f"{self.name}: {sorted(unknown)} are not in the parameter block")
+        params = copy.deepcopy({**self.params, **changes})
         for selector, table in self.presets.items():
             if params[selector] not in table:
                 raise errors.bad_parameter(selector, f"unknown value {params[selector]!r}; choose one of "
@@ -182,8 +218,11 @@ class Script:
             for key, value in table[params[selector]].items():
                 if params[key] is None:
                     params[key] = copy.deepcopy(value)
-        utils.record_invocation(self.name, argv)
-        return params
+        if self.defaults is not None:
+            self.defaults(params)
+        if "seed" in params and params["seed"] is None:
+            params["seed"] = random_seed()
+        return Parameters(params, explicit=explicit, invocation=invocation)
 
     # ---- running ----------------------------------------------------------------------------------------
     def run(self, main: Callable[[dict], Any], argv: Sequence[str] | None = None) -> Any:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from neuron_as_dnn import paths, pretrained, utils
+from neuron_as_dnn.learning import model_folder
 
 DATA = paths.DATA_DIR / "demo"
 MODELS = paths.MODELS_DIR / "demo"
@@ -70,7 +71,8 @@ def _any(folder: Path, pattern: str) -> bool:
 
 
 def shipped_model_folder() -> Path:
-    folders = sorted(p for p in PRETRAINED.iterdir() if (p / "config.json").is_file()) if PRETRAINED.is_dir() else []
+    folders = sorted(p for p in PRETRAINED.iterdir() if (p / model_folder.CONFIG_FILE).is_file()) \
+        if PRETRAINED.is_dir() else []
     if len(folders) != 1:
         sys.exit(f"demo: error: expected one model folder in {PRETRAINED}, found {len(folders)}: restore it with "
                  "`git checkout -- pretrained`")
@@ -85,11 +87,21 @@ def copy_shipped_model() -> None:
         shutil.copytree(source, target)
 
 
+def _demo_test_results() -> list[Path]:
+    """The test results of the demo's copy of the shipped network, sorted."""
+    return model_folder.find_result_files(MODELS / "pretrained", pretrained.TEST_SPLIT)
+
+
+def _histories() -> list[Path]:
+    """The ``history.json`` of the short training run's folder(s), sorted."""
+    return sorted((MODELS / "trained").glob(f"*/{model_folder.HISTORY_FILE}"))
+
+
 def evaluated_on_demo_data() -> bool:
     """A test evaluation of the demo's copy of the shipped network on the demo's test set (the copy arrives with
     the evaluation on the shipped network's own test set, which does not count)."""
     test_folder = (DATA / "test").resolve()
-    for record_path in (MODELS / "pretrained").glob("*/evaluation/*__test.json"):
+    for record_path in _demo_test_results():
         files = utils.read_json(record_path)["data"]["files"]
         if files and all((paths.REPO_ROOT / f).resolve().parent == test_folder for f in files):
             return True
@@ -98,8 +110,7 @@ def evaluated_on_demo_data() -> bool:
 
 def training_finished() -> bool:
     keras_epochs = sum(TRAINING_STAGE_EPOCHS) * TRAINING_STEPS_MULTIPLIER
-    return any(len(utils.read_json(history).get("val_spikes_auc", [])) >= keras_epochs
-               for history in (MODELS / "trained").glob("*/history.json"))
+    return any(len(utils.read_json(history).get("val_spikes_auc", [])) >= keras_epochs for history in _histories())
 
 
 def _relative(path: Path) -> str:
@@ -148,21 +159,22 @@ def stages(python: str) -> list[Stage]:
 def summary() -> str:
     """The key numbers and where the figures are."""
     lines = ["", "=" * 100, "demo summary", "=" * 100]
-    for record_path in sorted((MODELS / "pretrained").glob("*/evaluation/*__test.json")):
+    for record_path in _demo_test_results():
         result = pretrained.headline_results(utils.read_json(record_path))
-        lines.append(f"shipped network {record_path.parent.parent.name}")
+        network = model_folder.folder_of_result(record_path).name
+        lines.append(f"shipped network {network}")
         lines.append(f"  on the demo's fresh test set ({result['test_simulations']} simulations of 6 s, "
                      f"{result['test_simulations_in_filter']} with 0-24 spikes): spike AUC {result['spike_auc']:.4f}, "
                      f"TP {result['spike_tp_at_0_25_percent_fp']:.3f} at 0.25% FP; soma RMSE "
                      f"{result['soma_rmse_mV']:.2f} mV, explained variance "
                      f"{result['soma_explained_variance_percent']:.1f}% (no rescaling)")
-        shipped = PRETRAINED / record_path.parent.parent.name / pretrained.RESULTS_FILE
+        shipped = PRETRAINED / network / pretrained.RESULTS_FILE
         if shipped.is_file():
             reference = utils.read_json(shipped)
             lines.append(f"  README / pretrained/eval_results.json, its own test set of "
                          f"{reference['test_simulations']} simulations: spike AUC {reference['spike_auc']:.4f}, "
                          f"soma RMSE {reference['soma_rmse_mV']:.2f} mV")
-    for history_path in sorted((MODELS / "trained").glob("*/history.json")):
+    for history_path in _histories():
         aucs = [a for a in utils.read_json(history_path).get("val_spikes_auc", []) if a is not None]
         per_epoch = aucs[TRAINING_STEPS_MULTIPLIER - 1::TRAINING_STEPS_MULTIPLIER]
         if per_epoch:

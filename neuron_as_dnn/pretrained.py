@@ -23,14 +23,17 @@ from pathlib import Path
 
 import numpy as np
 
-from neuron_as_dnn import cli, errors, evaluation, model_folder, paths, utils
-from neuron_as_dnn.model_folder import ModelFolder
+from neuron_as_dnn import cli, errors, paths, utils
+from neuron_as_dnn.evaluation import metrics
+from neuron_as_dnn.learning import model_folder
+from neuron_as_dnn.learning.model_folder import ModelFolder
 
 log = logging.getLogger(__name__)
 
 PRETRAINED_DIR = paths.REPO_ROOT / "pretrained"
 DESCRIPTION_FILES = (model_folder.CONFIG_FILE, model_folder.ARCHITECTURE_FILE, model_folder.LEARNING_SCHEDULE_FILE,
                      model_folder.HISTORY_FILE, model_folder.DATA_FILE, model_folder.DVT_PCA_FILE)
+TEST_SPLIT = "test"
 RESULTS_FILE = "eval_results.json"
 EXAMPLE_FILE = "example_io.npz"
 EXAMPLE_MS, EXAMPLE_ACTIVE_FRACTION, EXAMPLE_SEED = 500, 0.01, 0
@@ -48,16 +51,16 @@ def example_inputs(num_channels: int) -> np.ndarray:
 
 
 def predict_example(model, num_channels: int) -> list[np.ndarray]:
-    from neuron_as_dnn.prediction import model_predict_fn
+    from neuron_as_dnn.evaluation.prediction import model_predict_fn
     return model_predict_fn(model)(example_inputs(num_channels))
 
 
 def headline_results(record: dict) -> dict:
     """The numbers of the README's results row, from an ``evaluation/<checkpoint>__test.json`` record."""
-    results = record["results"][evaluation.MAIN_FILTER]
+    results = record["results"][metrics.MAIN_FILTER]
     calibrated, uncalibrated = results["calibrated"], results["uncalibrated"]
     return dict(
-        filter=evaluation.MAIN_FILTER, test_simulations=record["data"]["num_simulations"],
+        filter=metrics.MAIN_FILTER, test_simulations=record["data"]["num_simulations"],
         test_simulations_in_filter=results["num_simulations"], test_files=record["data"]["files"],
         spike_auc=calibrated["AUC"], spike_tp_at_0_25_percent_fp=calibrated["TP @ 0.0025 FP"],
         spike_tp_at_0_1_percent_fp=calibrated["TP @ 0.0010 FP"],
@@ -70,7 +73,7 @@ def headline_results(record: dict) -> dict:
 
 def ship(source: ModelFolder, checkpoint_name: str | None, destination_root: Path, replace: bool = False) -> Path:
     checkpoint = source.checkpoint(checkpoint_name) if checkpoint_name else _evaluated_checkpoint(source)
-    test_record_path = source.evaluation_dir / f"{checkpoint.name}__test.json"
+    test_record_path = source.results_path(checkpoint.name, TEST_SPLIT)
     if not test_record_path.is_file():
         raise errors.MissingFileError(f"{source.path} has no test evaluation of {checkpoint.name}: run "
                                       f"evaluate_CNN_test.py --models-dir {source.path} --checkpoint {checkpoint.name}")
@@ -82,8 +85,9 @@ def ship(source: ModelFolder, checkpoint_name: str | None, destination_root: Pat
                                               "to put this one in its place")
     staging = destination_root / f".{source.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    (staging / model_folder.CHECKPOINTS_DIR).mkdir(parents=True)
-    (staging / "evaluation").mkdir()
+    shipped = ModelFolder(staging, "ours")
+    shipped.checkpoints_dir.mkdir(parents=True)
+    shipped.evaluation_dir.mkdir()
     for name in DESCRIPTION_FILES:
         if (source.path / name).is_file():
             shutil.copy2(source.path / name, staging / name)
@@ -93,10 +97,11 @@ def ship(source: ModelFolder, checkpoint_name: str | None, destination_root: Pat
         raise errors.bad_parameter("checkpoint", f"{checkpoint.name} has no .keras file; ship a checkpoint saved "
                                                  "with --save-formats keras")
     for path in (checkpoint.model_path, checkpoint.companion_path):
-        shutil.copy2(path, staging / model_folder.CHECKPOINTS_DIR / path.name)
-    shutil.copy2(test_record_path, staging / "evaluation" / test_record_path.name)
-    _relative_paths(staging / "evaluation" / test_record_path.name)
-    record = utils.read_json(staging / "evaluation" / test_record_path.name)
+        shutil.copy2(path, shipped.checkpoints_dir / path.name)
+    shipped_record_path = shipped.results_path(checkpoint.name, TEST_SPLIT)
+    shutil.copy2(test_record_path, shipped_record_path)
+    _relative_paths(shipped_record_path)
+    record = utils.read_json(shipped_record_path)
     utils.write_json(staging / RESULTS_FILE, dict(checkpoint=checkpoint.name, **headline_results(record)))
     model = source.load_model(checkpoint)
     channels = source.num_input_channels
@@ -123,7 +128,7 @@ def _relative_paths(json_path: Path) -> None:
 
 
 def _evaluated_checkpoint(source: ModelFolder):
-    evaluated = [c for c in source.checkpoints() if (source.evaluation_dir / f"{c.name}__test.json").is_file()]
+    evaluated = [c for c in source.checkpoints() if source.results_path(c.name, TEST_SPLIT).is_file()]
     if len(evaluated) == 1:
         return evaluated[0]
     if not evaluated:

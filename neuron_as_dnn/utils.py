@@ -1,7 +1,8 @@
-"""Small shared services: logging, atomic files, provenance, figure saving."""
+"""Small shared services: logging, atomic files, CSV tables, provenance, figure saving."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime
 import json
 import logging
@@ -13,7 +14,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -73,13 +74,9 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
         handle.write("\n")
 
 
-_INVOCATION: dict = {}
-
-
-def record_invocation(script: str, argv: Sequence[str]) -> None:
-    """Remember the script and command line of this process for every provenance record it writes."""
-    _INVOCATION.clear()
-    _INVOCATION.update(script=script, command_line=" ".join(["python", script, *map(shlex.quote, argv)]))
+def invocation(script: str, argv: Sequence[str]) -> dict:
+    """The script and the command line that ran it, as provenance records them."""
+    return {"script": script, "command_line": " ".join(["python", script, *map(shlex.quote, argv)])}
 
 
 def git_commit() -> str | None:
@@ -104,8 +101,9 @@ def provenance_record(params: Mapping[str, Any], **extra) -> dict:
 
     The one shape of every configuration record the project writes (dataset ``configs/*.json``, a model
     folder's ``config.json``, the I&F run's ``run.json``); ``extra`` adds stage-specific entries."""
-    record = {"script": _INVOCATION.get("script"), "command_line": _INVOCATION.get("command_line"),
-              "params": dict(params), "git_commit": git_commit(), "environment": environment_info()}
+    # a script's Parameters carry their invocation; other callers are recorded as this process was started
+    called = getattr(params, "invocation", None) or invocation(Path(sys.argv[0]).name, sys.argv[1:])
+    record = {**called, "params": dict(params), "git_commit": git_commit(), "environment": environment_info()}
     record.update(extra)
     return record
 
@@ -114,6 +112,26 @@ def write_provenance(path: str | os.PathLike, params: Mapping[str, Any], **extra
     record = provenance_record(params, **extra)
     write_json(path, record)
     return record
+
+
+def csv_cell(value: Any) -> str:
+    """A table cell: None empty, a float (numpy's too) at full precision as Python prints it (``nan`` for NaN)."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def write_csv(path: str | os.PathLike, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> Path:
+    """Write ``rows`` as a CSV table (atomically): a header of ``columns``, then one line per row with its
+    entries of ``columns`` in order (``csv_cell``; a missing entry is an empty cell, other entries are left out)."""
+    path = Path(path)
+    with atomic_write(path, "w") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([csv_cell(row.get(column)) for column in columns] for row in rows)
+    return path
 
 
 def read_json(path: str | os.PathLike) -> Any:

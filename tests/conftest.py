@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from neuron_as_dnn import morphology, paths
+from neuron_as_dnn import paths
+from neuron_as_dnn.simulation import morphology
 
 
 

@@ -1,4 +1,4 @@
-"""Arranging the authors' Kaggle data and models (neuron_as_dnn.authors_data), on a fake download tree.
+"""Arranging the authors' Kaggle data and models (neuron_as_dnn.data.authors_data), on a fake download tree.
 Nothing here touches the network."""
 import json
 import os
@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from neuron_as_dnn import authors_data, errors
+from neuron_as_dnn import errors
+from neuron_as_dnn.data import authors_data
 from neuron_as_dnn.paths import REPO_ROOT
 
 PREFIX = "exBas_0_1000_inhBasDiff_-800_200__exApic_0_1100_inhApicDiff_-800_200__saved_InputSpikes_DVTs__"
@@ -114,7 +115,7 @@ def test_without_kagglehub_or_credentials_the_user_is_told_what_to_do(monkeypatc
 
 def run_module(*args, cwd):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable), PYTHONPATH=str(REPO_ROOT))  # no kaggle tool
-    return subprocess.run([sys.executable, "-m", "neuron_as_dnn.authors_data", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "neuron_as_dnn.data.authors_data", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
@@ -134,5 +135,5 @@ def test_module_without_a_downloader_fails_in_one_line(tmp_path):
     result = run_module("--data-dir", str(tmp_path / "data"), cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("neuron_as_dnn.authors_data: error: cannot download")
+    assert len(lines) == 1 and lines[0].startswith("neuron_as_dnn.data.authors_data: error: cannot download")
     assert not (tmp_path / "data").exists()

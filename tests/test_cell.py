@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from neuron_as_dnn.cell import CellOptions, L5PC, SynapseSet, neuron_h
+from neuron_as_dnn.simulation.cell import CellOptions, L5PC, SynapseSet, neuron_h
 
 MECHANISMS = ["NaTa_t", "NaTs2_t", "Nap_Et2", "K_Pst", "K_Tst", "SKv3_1", "SK_E2", "Im", "Ih",
               "Ca_HVA", "Ca_LVAst", "CaDynamics_E2"]

@@ -40,6 +40,37 @@ def test_types_of_unset_entries_come_from_the_presets():
     assert params["width"] == 12 and params["sizes"] == [4, 4]
 
 
+def test_parse_returns_the_explicit_entries_with_the_parameters():
+    params = make_script().parse(["--architecture", "large", "--width", "8"])
+    assert params.explicit == {"architecture", "width"}
+    assert params.copy().explicit == params.explicit and params.copy() == params
+
+
+def test_every_unset_default_is_resolved_once_and_written_back():
+    calls = []
+
+    def defaults(params):
+        calls.append(dict(params))
+        params["out_dir"] = params["out_dir"] or f"out_{params['width']}"
+
+    script = cli.Script("toy.py", make_script().params, presets=PRESETS, defaults=defaults)
+    params = script.parse(["--architecture", "large"])
+    assert len(calls) == 1 and calls[0]["width"] == 64  # after the presets
+    assert params["out_dir"] == "out_64"
+    assert isinstance(params["seed"], int) and 0 <= params["seed"] < cli.SEED_RANGE  # drawn, then recorded
+    assert script.parse(["--seed", "5"])["seed"] == 5
+    assert len({script.parse([])["seed"] for _ in range(5)}) > 1  # a fresh draw each run
+
+
+def test_code_resolves_a_block_as_the_command_line_does():
+    script = make_script()
+    from_code = script.resolve({"architecture": "large", "sizes": [5, 3], "seed": 2})
+    from_command_line = script.parse(["--architecture", "large", "--sizes", "5", "3", "--seed", "2"])
+    assert from_code == from_command_line
+    with pytest.raises(KeyError, match="not in the parameter block"):
+        script.resolve({"no_such_entry": 1})
+
+
 def test_user_error_is_one_line_with_status_2(capsys):
     def main(params):
         raise errors.bad_parameter("width", "must be positive, got -1")
@@ -103,7 +134,7 @@ def load_block(script_name):
 @pytest.mark.parametrize("script_name", sorted(SCRIPTS))
 def test_every_script_has_the_common_entries(script_name):
     block = load_block(script_name)
-    for name in (*cli.COMMON_ENTRIES, "seed"):
+    for name in cli.COMMON_ENTRIES:
         assert name in block, f"{script_name} lacks {name}"
     assert not any(name.endswith("progress_bar") or name in ("random_seed", "output_dir") for name in block)
 
@@ -122,7 +153,7 @@ def test_user_error_in_every_script_is_one_line(script_name, tmp_path):
 
 # every parameter block of the project: the scripts, and the modules run with `python -m`
 PARAMETER_BLOCKS = [REPO_ROOT / name for name in sorted(SCRIPTS)] + [
-    REPO_ROOT / "neuron_as_dnn" / f"{name}.py" for name in ("authors_data", "morphology", "pretrained")]
+    REPO_ROOT / "neuron_as_dnn" / name for name in ("data/authors_data.py", "simulation/morphology.py", "pretrained.py")]
 
 
 @pytest.mark.parametrize("path", PARAMETER_BLOCKS, ids=lambda path: path.name)

@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 
-from neuron_as_dnn import cache, dataset, synthetic_data
+from neuron_as_dnn.data import cache, dataset, synthetic_data
 
 NUM_SIMS, DURATION_MS = 4, 2000
 
@@ -304,3 +304,10 @@ def test_a_simulation_without_output_spikes_reads_back(tmp_path):
     experiment = dataset.read_experiment_file(path)
     spikes = experiment["Results"]["listOfSingleSimulationDicts"][0]["outputSpikeTimes"]
     assert spikes.size == 0 and spikes.dtype == np.float32
+
+
+def test_every_stage_names_the_same_synapse_types():
+    from neuron_as_dnn.data import dataset_generation
+    from neuron_as_dnn.learning import training
+
+    assert tuple(dataset_generation.PRESETS) == dataset.SYNAPSE_TYPES == tuple(training.SYNAPSE_PRESETS)

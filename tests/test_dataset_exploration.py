@@ -1,4 +1,4 @@
-"""Dataset exploration: the statistics of a folder (neuron_as_dnn.dataset_statistics) and the script."""
+"""Dataset exploration: the statistics of a folder (neuron_as_dnn.evaluation.dataset_statistics) and the script."""
 import json
 import os
 import subprocess
@@ -7,9 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset, dataset_statistics, morphology_map
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.data.synthetic_data import make_synthetic_experiment
+from neuron_as_dnn.evaluation import dataset_statistics
 from neuron_as_dnn.paths import REPO_ROOT
-from neuron_as_dnn.synthetic_data import make_synthetic_experiment
+from neuron_as_dnn.simulation import morphology_map
 
 DURATION_MS = 1500
 

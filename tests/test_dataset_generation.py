@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset_generation
+from neuron_as_dnn.data import dataset_generation
 from neuron_as_dnn.paths import REPO_ROOT
-from neuron_as_dnn.simulation import RunSettings, Simulator
+from neuron_as_dnn.simulation.simulator import RunSettings, Simulator
 
 SCRIPT = REPO_ROOT / "simulate_L5PC_and_create_dataset.py"
 PYTHON_BIN = Path(sys.executable).parent
@@ -108,8 +108,8 @@ def test_file_follows_the_authors_format_and_matches_the_simulations(one_worker_
     assert isinstance(key, np.int64) and isinstance(sims[0]["exInputSpikeTimes"][key][0], np.int64)
 
     # inputs: regenerated from the recorded per-simulation seed
-    config = dataset_generation.resolve_config(dict(
-        _defaults(), num_simulations=3, duration_sec=1, dt_ms=0.1, seed=7, out_dir=str(one_worker_file.parent)))
+    config = dataset_generation.resolve_config(script().SCRIPT.resolve(dict(
+        num_simulations=3, duration_sec=1, dt_ms=0.1, seed=7, out_dir=str(one_worker_file.parent))))
     lengths, types = np.array(params["allSegmentsLength"]), params["allSegmentsType"]
     simulator = Simulator(settings=RunSettings(dt_ms=0.1, duration_ms=1000))
     for index, (X, y_spike, y_soma) in enumerate(tensors):
@@ -126,10 +126,10 @@ def test_file_follows_the_authors_format_and_matches_the_simulations(one_worker_
         assert X[:639].sum() > 100 and X[639:].sum() > 10
 
 
-def _defaults():
+def script():
     sys.path.insert(0, str(REPO_ROOT))
-    import simulate_L5PC_and_create_dataset as script
-    return dict(script.PARAMS)
+    import simulate_L5PC_and_create_dataset
+    return simulate_L5PC_and_create_dataset
 
 
 def test_same_seed_same_file_with_two_workers(one_worker_file, tmp_path):

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from neuron_as_dnn import demo, evaluation
+from neuron_as_dnn import demo
+from neuron_as_dnn.evaluation import metrics
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def write_record(root, files):
                "uncalibrated": {"AUC": 0.98, "soma_RMSE": 0.95, "soma_explained_variance_percent": 90.0},
                "num_simulations": 15}
     path.write_text(json.dumps({"data": {"files": files, "num_simulations": 16},
-                                "results": {evaluation.MAIN_FILTER: results}}))
+                                "results": {metrics.MAIN_FILTER: results}}))
 
 
 def test_the_evaluation_stage_counts_only_an_evaluation_on_the_demo_test_set(demo_dirs):

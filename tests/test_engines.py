@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from neuron_as_dnn.simulation import RunSettings, Simulator, load_replay_inputs
+from neuron_as_dnn.simulation.simulator import RunSettings, Simulator, load_replay_inputs
 
 
 def test_coreneuron_reproduces_neuron_exactly(reference_dir):

@@ -4,7 +4,7 @@ import pytest
 import scipy.stats
 import sklearn.metrics
 
-from neuron_as_dnn import evaluation as ev
+from neuron_as_dnn.evaluation import metrics as ev
 
 
 @pytest.fixture(scope="module")
@@ -345,7 +345,7 @@ def test_evaluation_overlap_is_the_originals():
 def tiny_network():
     """Two causal layers (T = 13 ms, W = 64 ms) with weights large enough that every output varies."""
     pytest.importorskip("keras")
-    from neuron_as_dnn import models
+    from neuron_as_dnn.learning import models
 
     architecture = models.make_architecture_dict([9, 5], 8, input_window_size=64, initializer_std=0.3)
     model = models.build_model(architecture, num_dvt_components=2, num_input_channels=20)
@@ -357,7 +357,8 @@ def tiny_network():
 
 
 def test_single_pass_and_overlapping_windows_agree_after_the_receptive_field(tiny_network):
-    from neuron_as_dnn import models, prediction
+    from neuron_as_dnn.learning import models
+    from neuron_as_dnn.evaluation import prediction
 
     architecture, model = tiny_network
     inputs = (np.random.default_rng(10).random((3, 700, 20)) < 0.05).astype(np.float32)
@@ -378,7 +379,8 @@ def test_single_pass_and_overlapping_windows_agree_after_the_receptive_field(tin
 
 
 def test_predictions_streamed_from_files_with_their_ground_truth(tiny_network, tmp_path):
-    from neuron_as_dnn import dataset, prediction, synthetic_data
+    from neuron_as_dnn.data import dataset, synthetic_data
+    from neuron_as_dnn.evaluation import prediction
 
     architecture, model = tiny_network
     folder = tmp_path / "L5PC_NMDA_test"
@@ -415,7 +417,9 @@ def test_predictions_streamed_from_files_with_their_ground_truth(tiny_network, t
 
 
 def test_data_mistakes_are_user_errors(tmp_path):
-    from neuron_as_dnn import dataset, errors, prediction, synthetic_data
+    from neuron_as_dnn import errors
+    from neuron_as_dnn.data import dataset, synthetic_data
+    from neuron_as_dnn.evaluation import prediction
 
     with pytest.raises(errors.MissingFileError, match="does not exist"):
         prediction.open_evaluation_data(tmp_path / "nowhere")

@@ -8,8 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset, evaluation, evaluation_runs, models, prediction, synthetic_data
-from neuron_as_dnn.model_folder import COMPANION_KEYS, ModelFolder, read_companion
+from neuron_as_dnn.data import dataset, synthetic_data
+from neuron_as_dnn.evaluation import evaluation_runs, metrics, prediction
+from neuron_as_dnn.learning import models
+from neuron_as_dnn.learning.model_folder import COMPANION_KEYS, ModelFolder, read_companion
 
 keras = pytest.importorskip("keras")
 import evaluate_CNN_test  # noqa: E402
@@ -19,7 +21,7 @@ from test_training import DURATION_MS, NUM_SIMS, write_split  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("evaluation_scripts")  # one worker trains the shared model once
 
-HEADLINE = evaluation.MAIN_FILTER
+HEADLINE = metrics.MAIN_FILTER
 
 
 @pytest.fixture(scope="module")
@@ -84,18 +86,18 @@ def test_valid_evaluates_every_checkpoint_once(trained, data_root, capsys):
             "num_unique_train_files": len(companion["training_history_dict"]["train_files_histogram"][-1])}
         assert record["data"]["num_simulations"] == NUM_SIMS and len(record["data"]["files"]) == 1
         assert record["prediction"] == {"mode": "single_pass", "window_ms": DURATION_MS, "overlap_ms": 0}
-        assert list(record["results"]) == list(evaluation.SPIKE_COUNT_FILTERS) and "subsets" not in record
+        assert list(record["results"]) == list(metrics.SPIKE_COUNT_FILTERS) and "subsets" not in record
         headline = record["results"][HEADLINE]
         assert set(headline) == {"calibrated", "uncalibrated", "num_simulations"}
         assert headline["num_simulations"] == NUM_SIMS  # no synthetic simulation has more than 24 spikes
         assert record["cross_correlation"]["offsets_ms"] == list(range(-50, 51))
 
-        with open(evaluation_runs.results_path(folder, checkpoint.name, "valid", ".pickle"), "rb") as handle:
+        with open(folder.results_path(checkpoint.name, "valid", ".pickle"), "rb") as handle:
             original = pickle.load(handle)
         assert set(original) == {*COMPANION_KEYS, "evaluations_results_dict"}
         assert original["evaluations_results_dict"][HEADLINE] == pytest.approx(headline["calibrated"])
 
-        saved = prediction.Predictions.load(prediction.predictions_path(folder, checkpoint.name, "valid"))
+        saved = prediction.Predictions.load(folder.predictions_path(checkpoint.name, "valid"))
         assert saved.spike_probability.shape == saved.soma_prediction_mV.shape == (NUM_SIMS, DURATION_MS)
         assert saved.dendritic_prediction.shape == (NUM_SIMS, DURATION_MS, 3)
         assert saved.dendritic_prediction.dtype == np.float16 and saved.y_spike.dtype == bool
@@ -103,7 +105,7 @@ def test_valid_evaluates_every_checkpoint_once(trained, data_root, capsys):
         np.testing.assert_allclose(saved.y_soma_mV, truth.y_soma + dataset.SOMA_BIAS_MV, atol=1e-4)
         assert list(saved.simulation_index) == list(range(NUM_SIMS)) and set(saved.file_index) == {0}
         # the metrics are those of the saved predictions
-        assert headline["uncalibrated"] == pytest.approx(evaluation.key_results(
+        assert headline["uncalibrated"] == pytest.approx(metrics.key_results(
             saved.y_spike[:, 500:], saved.spike_probability[:, 500:], saved.y_soma_mV[:, 500:],
             saved.soma_prediction_mV[:, 500:]))
 
@@ -141,18 +143,18 @@ def test_test_takes_the_best_validation_checkpoint_and_reproducible_subsets(trai
     out_dir, folder = trained
     evaluate_CNN_valid.main(arguments(data_root, out_dir, "valid"))  # nothing to do when the test above ran
     valid_auc = {c.name: evaluation_runs.headline_value(
-        evaluation_runs.utils.read_json(evaluation_runs.results_path(folder, c.name, "valid")), "AUC")
+        evaluation_runs.utils.read_json(folder.results_path(c.name, "valid")), "AUC")
         for c in folder.checkpoints()}
     outcome = evaluate_CNN_test.main(arguments(data_root, out_dir, "test"))
     (record,) = outcome["records"]
     assert record["checkpoint"] == max(valid_auc, key=valid_auc.get) and record["split"] == "test"
     assert record["data"]["num_simulations"] == 2 * NUM_SIMS
-    assert len(record["subsets"]) == evaluation.NUM_SUBSETS
+    assert len(record["subsets"]) == metrics.NUM_SUBSETS
     assert record["subset_fraction"] == 0.67 and record["subset_seed"] == 0
-    assert all(set(subset) == set(evaluation.SPIKE_COUNT_FILTERS) for subset in record["subsets"])
-    with open(evaluation_runs.results_path(folder, record["checkpoint"], "test", ".pickle"), "rb") as handle:
+    assert all(set(subset) == set(metrics.SPIKE_COUNT_FILTERS) for subset in record["subsets"])
+    with open(folder.results_path(record["checkpoint"], "test", ".pickle"), "rb") as handle:
         original = pickle.load(handle)
-    assert len(original["list_of_subset_eval_results_dict"]) == evaluation.NUM_SUBSETS
+    assert len(original["list_of_subset_eval_results_dict"]) == metrics.NUM_SUBSETS
     assert original["list_of_subset_eval_results_dict"][0][HEADLINE] == pytest.approx(
         record["subsets"][0][HEADLINE]["calibrated"])
 
@@ -197,7 +199,7 @@ def test_a_tested_model_folder_ships_as_a_self_contained_folder(trained, data_ro
     assert not (shipped / "state.keras").exists() and not (shipped / "predictions").exists()
     assert sorted(p.name for p in (shipped / "checkpoints").iterdir()) == [checkpoint + ".keras",
                                                                            checkpoint + ".pickle"]
-    record = evaluation_runs.utils.read_json(evaluation_runs.results_path(folder, checkpoint, "test"))
+    record = evaluation_runs.utils.read_json(folder.results_path(checkpoint, "test"))
     results = evaluation_runs.utils.read_json(shipped / pretrained.RESULTS_FILE)
     assert results["checkpoint"] == checkpoint
     assert results["spike_auc"] == record["results"][HEADLINE]["calibrated"]["AUC"]
@@ -222,7 +224,7 @@ def test_first_layer_from_the_input_events_gives_the_same_evaluation(trained, da
     sparse = evaluate_CNN_test.main(arguments(data_root, out_dir, "test", *common, "--prediction-mode",
                                               "single_pass_sparse"))["records"][0]
     assert sparse["prediction"]["mode"] == "single_pass_sparse"
-    for variant in evaluation.VOLTAGE_VARIANTS:
+    for variant in metrics.VOLTAGE_VARIANTS:
         assert sparse["results"][HEADLINE][variant] == pytest.approx(dense["results"][HEADLINE][variant], abs=1e-4)
 
 
@@ -244,7 +246,7 @@ def test_authors_layout_with_overlapping_windows(trained, data_root, tmp_path):
     assert record["prediction"] == {"mode": "overlapping_windows", "window_ms": 64, "overlap_ms": 14}
     assert record["checkpoint"] == checkpoint.name and len(record["subsets"]) == 2
     authors = ModelFolder.open(exported)
-    windowed = prediction.Predictions.load(prediction.predictions_path(authors, checkpoint.name, "test"))
+    windowed = prediction.Predictions.load(authors.predictions_path(checkpoint.name, "test"))
     data = prediction.open_evaluation_data(data_root / "L5PC_NMDA_test")
     single = prediction.predict_data(folder.load_model(checkpoint), data,
                                      prediction.prediction_settings("single_pass", folder.architecture, DURATION_MS),

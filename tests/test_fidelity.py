@@ -1,14 +1,14 @@
 """How closely the default settings reproduce CVode, the original's integrator, against the project's tolerance.
 
 A small version of benchmarks/fidelity.py (2 random NMDA inputs of 1 s, about 25 s of CPU) and unit
-tests of the comparison it uses (neuron_as_dnn.fidelity). Spike counts and voltage are within the
+tests of the comparison it uses (neuron_as_dnn.simulation.fidelity). Spike counts and voltage are within the
 tolerance; spike timing is not on every input (a known gap, marked xfail).
 """
 import numpy as np
 import pytest
 
 from benchmarks import fidelity as benchmark
-from neuron_as_dnn import fidelity
+from neuron_as_dnn.simulation import fidelity
 
 # seed 4 draws one input that stays below threshold and one that fires about 10 spikes in 1 s,
 # so both the voltage and the spike timing are tested
@@ -70,7 +70,7 @@ def test_default_settings_match_cvode_in_spike_count_and_voltage(agreements):
         assert agreement.rms_mV < fidelity.RMS_TOLERANCE_MV, name
 
 
-@pytest.mark.xfail(strict=True, reason="known (README, 'Fidelity on many inputs'): a spike of 'NMDA #1' comes "
+@pytest.mark.xfail(strict=True, reason="known (docs/fidelity.md, 'Against CVode on many inputs'): a spike of 'NMDA #1' comes "
                                        "4.4 ms away from CVode's, as on 8 of 40 inputs of 6 s")
 def test_default_settings_match_cvode_within_the_whole_tolerance(agreements):
     for name, agreement in agreements.items():

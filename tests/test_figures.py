@@ -10,11 +10,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from neuron_as_dnn import dataset, evaluation, synthetic_data  # noqa: E402
-from neuron_as_dnn import integrate_and_fire as iaf  # noqa: E402
-from neuron_as_dnn.figures import integrate_and_fire as if_figures  # noqa: E402
+from neuron_as_dnn.data import dataset, synthetic_data
+from neuron_as_dnn.evaluation import metrics  # noqa: E402
 from neuron_as_dnn.figures import panels, style  # noqa: E402
 from neuron_as_dnn.figures import simulation as simulation_figures  # noqa: E402
+from neuron_as_dnn.integrate_and_fire import neuron as iaf  # noqa: E402
+from neuron_as_dnn.integrate_and_fire import figures as if_figures  # noqa: E402
 from neuron_as_dnn.paths import REPO_ROOT  # noqa: E402
 
 
@@ -27,8 +28,8 @@ def synthetic_figure_data(num_sims: int = 5, duration_ms: int = 2500, seed: int 
     y_spikes, y_soma = iaf.simulate_integrate_and_fire(inputs, neuron)
     spike_probability = np.clip(0.7 * y_spikes + 0.1 * rng.random(y_spikes.shape) ** 4, 0, 1).astype(np.float32)
     soma_prediction = (y_soma + rng.normal(0, 1.5, y_soma.shape)).astype(np.float32)
-    fpr, tpr, thresholds = evaluation.roc_curve(y_spikes, spike_probability)
-    point = evaluation.operating_point(fpr, tpr, thresholds, 0.002)
+    fpr, tpr, thresholds = metrics.roc_curve(y_spikes, spike_probability)
+    point = metrics.operating_point(fpr, tpr, thresholds, 0.002)
     decay = np.exp(-np.arange(80)[::-1] / 20.0)
     filter_weights = np.concatenate([np.tile(decay, (80, 1)), -0.6 * np.tile(decay, (20, 1))]) \
         + 0.05 * rng.standard_normal((100, 80))
@@ -42,7 +43,7 @@ def synthetic_figure_data(num_sims: int = 5, duration_ms: int = 2500, seed: int 
         params=params, metrics=dict(spike_AUC=0.99, soma_explained_variance_percent=80.0), history=history,
         filter_weights=filter_weights, fpr=fpr, tpr=tpr,
         operating_index=int(np.searchsorted(fpr, point.threshold_fpr, side="right")) - 1,
-        spike_threshold=point.threshold, xcorr=evaluation.spike_cross_correlation(y_spikes, spike_probability
+        spike_threshold=point.threshold, xcorr=metrics.spike_cross_correlation(y_spikes, spike_probability
                                                                                   > point.threshold),
         y_spikes=y_spikes, y_soma=y_soma, spike_probability=spike_probability, soma_prediction=soma_prediction,
         example_trace=example, example_inputs=inputs[example], train_examples=inputs[:2, :, :1000],
@@ -197,7 +198,7 @@ def test_simulation_figure_writes_png_and_pdf(tmp_path):
 
 
 def test_figure_modules_leave_the_backend_to_the_caller():
-    code = ("import matplotlib; import neuron_as_dnn.figures.integrate_and_fire, neuron_as_dnn.figures.simulation, "
+    code = ("import matplotlib; import neuron_as_dnn.integrate_and_fire.figures, neuron_as_dnn.figures.simulation, "
             "neuron_as_dnn.figures.panels; print(matplotlib.get_backend())")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
                             env=dict(os.environ, MPLBACKEND="svg"))

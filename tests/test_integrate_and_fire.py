@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from neuron_as_dnn import integrate_and_fire as iaf
-from neuron_as_dnn import integrate_and_fire_experiment as experiment
-from neuron_as_dnn.figures import integrate_and_fire as figures
+from neuron_as_dnn.integrate_and_fire import neuron as iaf
+from neuron_as_dnn.integrate_and_fire import experiment
+from neuron_as_dnn.integrate_and_fire import figures
 from neuron_as_dnn.paths import REPO_ROOT
 
 NEURON = iaf.IntegrateAndFireNeuron()
@@ -277,12 +277,6 @@ def test_paper_scale_edited_in_the_block_takes_effect(captured_params):
     assert captured_params["num_train_simulations"] == 12000 and captured_params["num_training_subsets"] == 7
     script.main(["--no-paper-scale"])
     assert captured_params["num_train_simulations"] == 400 and captured_params["learning_rate"] == 1e-2
-
-
-def test_unset_seed_is_drawn_once_and_recorded():
-    seed = experiment.resolve_seed(None)
-    assert isinstance(seed, int) and 0 <= seed < 2**31
-    assert experiment.resolve_seed(7) == 7
 
 
 @pytest.mark.slow

@@ -13,12 +13,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy.ndimage import gaussian_filter1d  # noqa: E402
 
-from neuron_as_dnn import dataset, evaluation, models, morphology_map, prediction  # noqa: E402
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.data.synthetic_data import make_synthetic_experiment  # noqa: E402
+from neuron_as_dnn.evaluation import metrics, prediction
 from neuron_as_dnn.figures import main_figure  # noqa: E402
 from neuron_as_dnn.figures import morphology as morphology_figures  # noqa: E402
-from neuron_as_dnn.model_folder import ModelFolder, write_companion  # noqa: E402
+from neuron_as_dnn.learning import models
+from neuron_as_dnn.learning.model_folder import ModelFolder, write_companion  # noqa: E402
 from neuron_as_dnn.paths import REPO_ROOT  # noqa: E402
-from neuron_as_dnn.synthetic_data import make_synthetic_experiment  # noqa: E402
+from neuron_as_dnn.simulation import morphology_map  # noqa: E402
 
 SEGMENTS = dataset.NUM_SEGMENTS
 
@@ -58,7 +61,7 @@ def make_model_folder(root, num_simulations: int = 12, duration_ms: int = 2000, 
                                     {"params": {"synapse_type": "NMDA"}}, architecture, {}, {}, None)
         folder.save_checkpoint(model, name, {}, formats=("keras",))
     if with_predictions:
-        synthetic_predictions(num_simulations, duration_ms).save(prediction.predictions_path(folder, name, "test"))
+        synthetic_predictions(num_simulations, duration_ms).save(folder.predictions_path(name, "test"))
     return folder
 
 
@@ -192,11 +195,11 @@ def test_figures_predict_when_there_are_no_predictions(tmp_path):
     dataset.write_experiment_file(data_dir / "synthetic__3_simulationRuns__1_secDuration__randomSeed_4.p",
                                   params, simulations)
     checkpoint = main_figure.choose_checkpoint(folder)
-    data, metrics = main_figure.load_figure_data(folder, checkpoint, data_dir, progress=False)
+    data, results = main_figure.load_figure_data(folder, checkpoint, data_dir, progress=False)
     assert data.kernel.shape == (5, 2 * SEGMENTS, 4)
     assert data.y_spike.shape == (3, 1000)
-    assert prediction.predictions_path(folder, checkpoint.name, "test").is_file()
-    assert set(metrics) == set(evaluation.VOLTAGE_VARIANTS)
+    assert folder.predictions_path(checkpoint.name, "test").is_file()
+    assert set(results) == set(metrics.VOLTAGE_VARIANTS)
 
 
 def test_the_authors_layout_is_drawn_from_its_h5(tmp_path):

@@ -8,8 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from neuron_as_dnn import errors, model_folder, models
-from neuron_as_dnn.model_folder import Checkpoint, ModelFolder
+from neuron_as_dnn import errors
+from neuron_as_dnn.learning import model_folder, models
+from neuron_as_dnn.learning.model_folder import Checkpoint, ModelFolder
 
 keras = pytest.importorskip("keras")
 import fit_CNN  # noqa: E402

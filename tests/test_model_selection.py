@@ -1,4 +1,4 @@
-"""Model selection (neuron_as_dnn.model_selection) and its two scripts, on result files written here."""
+"""Model selection (neuron_as_dnn.evaluation.model_selection) and its two scripts, on result files written here."""
 import json
 import math
 import os
@@ -10,18 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neuron_as_dnn import evaluation, model_selection as ms, utils
+from neuron_as_dnn import utils
+from neuron_as_dnn.evaluation import metrics, model_selection as ms
 from neuron_as_dnn.paths import REPO_ROOT
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg")
 
 
 def key_results(auc, explained_variance, rmse):
-    results = {"AUC": auc, "D_prime": evaluation.spike_d_prime(auc), "soma_explained_variance_percent": explained_variance,
+    results = {"AUC": auc, "D_prime": metrics.spike_d_prime(auc), "soma_explained_variance_percent": explained_variance,
                "soma_RMSE": rmse, "soma_MAE": 0.7 * rmse}
-    for fp in evaluation.DESIRED_FP_LIST:
-        results[evaluation.tp_key(fp)] = min(1.0, auc * 50 * fp)
-        results[evaluation.tp_key(fp) + " (nearest vertex)"] = min(1.0, auc * 45 * fp)
+    for fp in metrics.DESIRED_FP_LIST:
+        results[metrics.tp_key(fp)] = min(1.0, auc * 50 * fp)
+        results[metrics.tp_key(fp) + " (nearest vertex)"] = min(1.0, auc * 45 * fp)
         results["AUC @ %.4f FP" % fp] = auc / 2
     return results
 
@@ -29,7 +30,7 @@ def key_results(auc, explained_variance, rmse):
 def filter_results(auc, explained_variance, rmse):
     return {key: {"calibrated": key_results(auc, explained_variance, rmse),
                   "uncalibrated": key_results(auc, explained_variance - 5, rmse + 0.5), "num_simulations": 20}
-            for key in evaluation.SPIKE_COUNT_FILTERS}
+            for key in metrics.SPIKE_COUNT_FILTERS}
 
 
 def write_result(root, name, split="valid", synapse="NMDA", network="TCN", depth=3, width=64, window=100,
@@ -44,10 +45,10 @@ def write_result(root, name, split="valid", synapse="NMDA", network="TCN", depth
               "prediction": {"mode": "single_causal_pass", "window_ms": None, "overlap_ms": None},
               "results": filter_results(auc, explained_variance, rmse)}
     if split == "test":
-        offsets = np.linspace(-1, 1, evaluation.NUM_SUBSETS)
+        offsets = np.linspace(-1, 1, metrics.NUM_SUBSETS)
         result["subsets"] = [{key: {"calibrated": key_results(auc + subset_spread * o, explained_variance + 10 * subset_spread * o,
                                                               rmse), "uncalibrated": None}
-                              for key in evaluation.SPIKE_COUNT_FILTERS} for o in offsets]
+                              for key in metrics.SPIKE_COUNT_FILTERS} for o in offsets]
     utils.write_json(folder / "evaluation" / f"{name}__{split}.json", result)
     with open(folder / "evaluation" / f"{name}__{split}.pickle", "wb") as handle:
         pickle.dump({"evaluations_results_dict": {"marker": f"evaluation of {name}"}}, handle, protocol=2)
@@ -124,14 +125,13 @@ def test_missing_results_are_a_user_error_naming_the_evaluation_script(tmp_path)
         ms.collect_results(tmp_path, "test")
 
 
-def test_flat_result_layout_of_the_docs_is_read(tmp_path):
-    """docs/evaluation.md's layout: one key-results dict per filter, raw metrics under ' (no rescaling)'."""
-    calibrated = key_results(0.9, 85.0, 1.0)
-    flat = dict(calibrated, **{key + ms.RAW_SUFFIX: value for key, value in key_results(0.9, 70.0, 2.0).items()})
+def test_a_result_naming_its_checkpoint_file_without_training_counts_is_read(tmp_path):
+    """A result whose checkpoint entry is a file path and whose model has no training counts."""
+    entry = {"calibrated": key_results(0.9, 85.0, 1.0), "uncalibrated": key_results(0.9, 70.0, 2.0)}
     result = {"model": dict(synapse_type="AMPA_SK", network_type="FCN", depth=1, width=128, receptive_field_ms=46,
                             num_train_samples=None, num_unique_train_files=None),
               "checkpoint": "models/x/checkpoints/AMPA_SK_FCN__DxWxT_1x128x46__z.keras",
-              "results": {evaluation.MAIN_FILTER: flat}}
+              "results": {metrics.MAIN_FILTER: entry}}
     row = ms.row_from_result(result, tmp_path / "m" / "evaluation" / "AMPA_SK_FCN__DxWxT_1x128x46__z__valid.json",
                              "valid")
     assert row["full model filename"] == "AMPA_SK_FCN__DxWxT_1x128x46__z"
@@ -199,7 +199,7 @@ def test_table_round_trips_through_csv(tmp_path):
 def tiny_model_folder(tmp_path_factory):
     """A model folder with one real (tiny) checkpoint saved as .keras only, its companion pickle and a
     validation result with its evaluation pickle."""
-    from neuron_as_dnn import models
+    from neuron_as_dnn.learning import models
 
     root = tmp_path_factory.mktemp("models")
     architecture = models.make_architecture_dict([3, 2], num_filters_per_layer=2, input_window_size=8)
@@ -219,7 +219,7 @@ def run_script(script, *args, cwd):
 
 
 def test_valid_script_writes_table_figures_and_exports_the_real_evaluation_pickle(tiny_model_folder, tmp_path):
-    from neuron_as_dnn import models
+    from neuron_as_dnn.learning import models
 
     root, folder, name, model = tiny_model_folder
     write_valid_set(root)

@@ -6,7 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from neuron_as_dnn import errors, models
+from neuron_as_dnn import errors
+from neuron_as_dnn.learning import models
 
 keras = pytest.importorskip("keras")
 

@@ -1,10 +1,9 @@
 """Locating, verifying and downloading cell1.asc (downloads go to a local file:// source)."""
-import io
 import zipfile
 
 import pytest
 
-from neuron_as_dnn import morphology
+from neuron_as_dnn.simulation import morphology
 
 
 def test_verify_accepts_the_published_file(morphology_path):

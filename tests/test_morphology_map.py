@@ -1,11 +1,11 @@
-"""The segment -> coordinates / subtree map used to draw the cell (neuron_as_dnn.morphology_map)."""
+"""The segment -> coordinates / subtree map used to draw the cell (neuron_as_dnn.simulation.morphology_map)."""
 import pickle
 
 import numpy as np
 import pytest
 
-from neuron_as_dnn import morphology_map
-from neuron_as_dnn.cell import L5PC
+from neuron_as_dnn.simulation import morphology_map
+from neuron_as_dnn.simulation.cell import L5PC
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@ its folder is what the README says (small, with its evaluation and learning curv
 import numpy as np
 import pytest
 
-from neuron_as_dnn import models, pretrained
+from neuron_as_dnn import pretrained
+from neuron_as_dnn.learning import models
 
 keras = pytest.importorskip("keras")
 

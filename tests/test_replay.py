@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from neuron_as_dnn.fidelity import clipped_rms
 from neuron_as_dnn.paths import REPO_ROOT
-from neuron_as_dnn.simulation import detect_output_spikes, replay
+from neuron_as_dnn.simulation.fidelity import clipped_rms
+from neuron_as_dnn.simulation.simulator import detect_output_spikes, replay
 
 FIXED_STEP_FILES = ["nmda_fixed_1", "nmda_fixed_2", "nmda_fixed_3", "nmda_fixed_4_dvt", "ampa_fixed_1", "ampa_fixed_2"]
 

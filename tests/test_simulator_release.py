@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset_generation
+from neuron_as_dnn.data import dataset_generation
 from neuron_as_dnn.paths import REPO_ROOT
-from neuron_as_dnn.simulation import RunSettings, Simulator, live_sections, load_replay_inputs, replay
+from neuron_as_dnn.simulation.simulator import RunSettings, Simulator, live_sections, load_replay_inputs, replay
 
 CELL_SECTIONS = 196  # soma, 2 axon stubs, 84 basal and 109 apical sections
 SHORT_MS = 300
@@ -101,8 +101,8 @@ def test_replay_twice_leaves_no_section(short_events, tmp_path):
 def test_a_dataset_worker_builds_one_simulator_and_releases_it(tmp_path, monkeypatch):
     sys.path.insert(0, str(REPO_ROOT))
     import simulate_L5PC_and_create_dataset as script
-    config = dataset_generation.resolve_config(dict(
-        script.PARAMS, num_simulations=2, duration_sec=1, dt_ms=0.1, seed=7, out_dir=str(tmp_path), dvt=False))
+    config = dataset_generation.resolve_config(script.SCRIPT.resolve(dict(
+        num_simulations=2, duration_sec=1, dt_ms=0.1, seed=7, out_dir=str(tmp_path), dvt=False)))
     work_dir, pending = dataset_generation.prepare_work_dir(config)
     before = live_sections()
     counts = []

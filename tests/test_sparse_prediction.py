@@ -1,8 +1,9 @@
-"""The sparse first layer (neuron_as_dnn.sparse_prediction) against the dense model on the same inputs."""
+"""The sparse first layer (neuron_as_dnn.evaluation.sparse_prediction) against the dense model on the same inputs."""
 import numpy as np
 import pytest
 
-from neuron_as_dnn import models, sparse_prediction
+from neuron_as_dnn.evaluation import sparse_prediction
+from neuron_as_dnn.learning import models
 
 from test_models import randomise_weights, small_architecture  # noqa: E402
 
@@ -96,7 +97,7 @@ def test_a_dilated_layer_after_the_projection_is_computed_by_keras(inputs):
 
 
 def test_a_cached_file_gives_its_sparse_inputs_without_a_dense_array(tmp_path):
-    from neuron_as_dnn import dataset, synthetic_data
+    from neuron_as_dnn.data import dataset, synthetic_data
 
     params, simulations = synthetic_data.make_synthetic_experiment(3, 700, with_dvt=False, seed=5)
     path = dataset.write_experiment_file(tmp_path / dataset.dataset_file_name(params), params, simulations)

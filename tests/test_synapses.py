@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from neuron_as_dnn.cell import load_biophysics, neuron_h
+from neuron_as_dnn.simulation.cell import load_biophysics, neuron_h
 
 
 def clamped_synapse(mechanism: str, spec: dict, clamp_mV: float, event_times=(0.0,), tstop=40.0):
@@ -65,7 +65,7 @@ def test_nmda_magnesium_block(clamp_mV, mggate):
     spec = dict(load_biophysics()["synapses"]["NMDA"])
     spec["e"] = clamp_mV + 10.0  # a driving force of -10 mV at every holding potential
     t, i = clamped_synapse(spec["mechanism"], spec, clamp_mV, tstop=200)
-    tp_ampa, tp_nmda = peak_time(0.3, 3.0), peak_time(2.0, 70.0)
+    tp_nmda = peak_time(2.0, 70.0)
     late = t > 40  # AMPA has decayed (tau 3 ms): what is left is NMDA
     g_nmda = i[late] / -10.0
     shape = (np.exp(-t[late] / 70.0) - np.exp(-t[late] / 2.0)) / (math.exp(-tp_nmda / 70) - math.exp(-tp_nmda / 2))

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from neuron_as_dnn import synaptic_inputs as si
+from neuron_as_dnn.simulation import synaptic_inputs as si
 
 L5PC_KWARGS = dict(
     interval_options_ms=[25, 30, 35, 40, 45, 55, 60, 65, 70, 75, 80, 85, 90, 100, 150, 200, 300, 450],

@@ -11,13 +11,15 @@ import threading
 import numpy as np
 import pytest
 
-from neuron_as_dnn import dataset, errors, models, paths, synthetic_data
-from neuron_as_dnn.dendritic_targets import DVTPCA
-from neuron_as_dnn.model_folder import ModelFolder, read_companion
+from neuron_as_dnn import errors, paths
+from neuron_as_dnn.data import dataset, synthetic_data
+from neuron_as_dnn.learning import models
+from neuron_as_dnn.learning.dendritic_targets import DVTPCA
+from neuron_as_dnn.learning.model_folder import ModelFolder, read_companion
 
 keras = pytest.importorskip("keras")
-sampler = pytest.importorskip("neuron_as_dnn.sampler")
-from neuron_as_dnn import training  # noqa: E402
+sampler = pytest.importorskip("neuron_as_dnn.learning.sampler")
+from neuron_as_dnn.learning import training  # noqa: E402
 
 import fit_CNN  # noqa: E402
 

@@ -12,12 +12,16 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neuron_as_dnn import dataset, errors, evaluation, morphology_map
-from neuron_as_dnn.dataset_statistics import (BALANCE_WINDOW_MS, GROUPS, FolderData, dvt_correlations,
-                                              inter_spike_intervals, per_synapse_rates_hz,
-                                              representative_simulation, smoothed_rates_hz, windowed_counts)
+from neuron_as_dnn import errors
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.evaluation import metrics
+from neuron_as_dnn.evaluation.dataset_statistics import (BALANCE_WINDOW_MS, GROUPS, FolderData, dvt_correlations,
+                                                         inter_spike_intervals, per_synapse_rates_hz,
+                                                         representative_simulation, smoothed_rates_hz,
+                                                         windowed_counts)
 from neuron_as_dnn.figures import morphology as morphology_figures
 from neuron_as_dnn.figures import panels, style
+from neuron_as_dnn.simulation import morphology_map
 from neuron_as_dnn.utils import save_figure
 
 log = logging.getLogger(__name__)
@@ -157,7 +161,7 @@ def plot_output_statistics(data: FolderData, out_dir: Path) -> list[Path]:
     with style.context():
         fig, (ax_counts, ax_isi, ax_rate) = plt.subplots(1, 3, figsize=(16, 5))
         ax_counts.hist(counts, bins=np.arange(counts.max() + 2) - 0.5, color="0.35")
-        low, high = evaluation.SPIKE_COUNT_FILTERS[evaluation.MAIN_FILTER]
+        low, high = metrics.SPIKE_COUNT_FILTERS[metrics.MAIN_FILTER]
         ax_counts.axvspan(low - 0.5, high + 0.5, color=style.HIGHLIGHT_AREA, alpha=0.2,
                           label=f"headline filter [{low},{high}]: {np.mean((counts >= low) & (counts <= high)):.0%}")
         ax_counts.set_xlabel("output spikes per simulation")

@@ -32,14 +32,17 @@ import numpy as np
 
 import sklearn.metrics
 
-from neuron_as_dnn import dataset, errors, evaluation, morphology_map, utils
-from neuron_as_dnn.dataset_statistics import representative_simulation
+from neuron_as_dnn import errors, utils
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.evaluation import metrics
+from neuron_as_dnn.evaluation.dataset_statistics import representative_simulation
 from neuron_as_dnn.figures import morphology as morphology_figures
 from neuron_as_dnn.figures import panels, style
+from neuron_as_dnn.simulation import morphology_map
 
 log = logging.getLogger(__name__)
 
-OPERATING_FP = evaluation.CROSS_CORRELATION_FP     # the predicted spikes of every trace panel
+OPERATING_FP = metrics.CROSS_CORRELATION_FP     # the predicted spikes of every trace panel
 SINGLE_TRACE_SPIKES = (3, 10)                      # the paper's single-trace figures
 MULTIPLE_TRACE_SPIKES = (3, 15)
 NUM_MULTIPLE_TRACES = 5
@@ -60,7 +63,7 @@ class EvaluationCurves:
     fpr: np.ndarray
     tpr: np.ndarray
     auc: float
-    operating_point: evaluation.OperatingPoint
+    operating_point: metrics.OperatingPoint
     cross_correlation: np.ndarray      # raw (sums to 1), offsets −50…50 ms
     soma_gt_mV: np.ndarray             # kept simulations, t ≥ 500 ms
     soma_prediction_mV: np.ndarray
@@ -100,14 +103,14 @@ def evaluation_curves(y_spike: np.ndarray, spike_probability: np.ndarray, y_soma
                       desired_fp: float = OPERATING_FP) -> EvaluationCurves:
     """ROC, operating point, cross-correlation (``cross_correlation`` if already computed, e.g. read from the
     evaluation JSON) and voltages of the headline filter."""
-    spikes, probability, gt, predicted = evaluation.filter_simulations(
+    spikes, probability, gt, predicted = metrics.filter_simulations(
         [y_spike, spike_probability, y_soma_mV, soma_prediction_mV], y_spike,
-        evaluation.SPIKE_COUNT_FILTERS[evaluation.MAIN_FILTER], evaluation.IGNORE_TIME_BEFORE_MS)
-    fpr, tpr, thresholds = evaluation.roc_curve(spikes, probability)
-    point = evaluation.operating_point(fpr, tpr, thresholds, desired_fp)
+        metrics.SPIKE_COUNT_FILTERS[metrics.MAIN_FILTER], metrics.IGNORE_TIME_BEFORE_MS)
+    fpr, tpr, thresholds = metrics.roc_curve(spikes, probability)
+    point = metrics.operating_point(fpr, tpr, thresholds, desired_fp)
     if cross_correlation is None:
-        cross_correlation = evaluation.spike_cross_correlation(spikes, point.predicted_spikes(probability),
-                                                               evaluation.CROSS_CORRELATION_HALF_WINDOW_MS)
+        cross_correlation = metrics.spike_cross_correlation(spikes, point.predicted_spikes(probability),
+                                                               metrics.CROSS_CORRELATION_HALF_WINDOW_MS)
     return EvaluationCurves(fpr, tpr, float(sklearn.metrics.auc(fpr, tpr)), point,
                             np.asarray(cross_correlation, dtype=float), gt, predicted)
 
@@ -115,7 +118,7 @@ def evaluation_curves(y_spike: np.ndarray, spike_probability: np.ndarray, y_soma
 def first_layer_kernel(model) -> np.ndarray:
     """(filter size, input channels, filters) of the network's first convolution over the inputs: with an input
     projection, the composition of the linear 1x1 projection and layer_1 (exact, both are linear)."""
-    from neuron_as_dnn import models
+    from neuron_as_dnn.learning import models
 
     kernel = np.asarray(model.get_layer("layer_1").get_weights()[0])
     if models.INPUT_PROJECTION in {layer.name for layer in model.layers}:
@@ -459,7 +462,7 @@ def plot_all(data: FigureData, out_dir: Path, *, morphology: Mapping | None, tra
 # ---------------------------------------------------------------------------------------------------------
 
 TEST_SPLIT = "test"
-HEADLINE_KEYS = ("AUC", evaluation.tp_key(0.0025), "soma_explained_variance_percent", "soma_RMSE", "soma_MAE")
+HEADLINE_KEYS = ("AUC", metrics.tp_key(0.0025), "soma_explained_variance_percent", "soma_RMSE", "soma_MAE")
 
 
 def choose_checkpoint(folder, name: str | None = None):
@@ -467,12 +470,13 @@ def choose_checkpoint(folder, name: str | None = None):
     predictions, else the latest."""
     if name:
         return folder.checkpoint(name)
+    from neuron_as_dnn.learning.model_folder import checkpoint_name
+
     checkpoints = {c.name: c for c in folder.checkpoints()}
     latest = folder.latest_checkpoint()
-    for directory, suffix in ((folder.evaluation_dir, f"__{TEST_SPLIT}.json"),
-                              (folder.predictions_dir, f"__{TEST_SPLIT}.npz")):
-        done = [checkpoints[p.name[:-len(suffix)]] for p in sorted(Path(directory).glob("*" + suffix))
-                if p.name[:-len(suffix)] in checkpoints]
+    for files in (folder.result_files(TEST_SPLIT), folder.prediction_files(TEST_SPLIT)):
+        names = [checkpoint_name(path, TEST_SPLIT) for path in files]
+        done = [checkpoints[name] for name in names if name in checkpoints]
         if done:
             return latest if latest in done else done[-1]
     return latest
@@ -480,8 +484,8 @@ def choose_checkpoint(folder, name: str | None = None):
 
 def headline_metrics(results: Mapping) -> dict:
     """``{variant: {key: value}}`` of the headline filter for the keys the paper quotes."""
-    headline = results[evaluation.MAIN_FILTER]
-    return {variant: {key: headline[variant][key] for key in HEADLINE_KEYS} for variant in evaluation.VOLTAGE_VARIANTS
+    headline = results[metrics.MAIN_FILTER]
+    return {variant: {key: headline[variant][key] for key in HEADLINE_KEYS} for variant in metrics.VOLTAGE_VARIANTS
             if headline.get(variant)}
 
 
@@ -490,30 +494,32 @@ def load_figure_data(folder, checkpoint, test_data_dir: str | Path | None = None
     """The figures' data for one checkpoint and its headline metrics. Test predictions are read from the
     folder's ``predictions/`` (made now, and saved there, from ``test_data_dir`` when missing); metrics and
     cross-correlation from its ``evaluation/`` JSON when there is one, else computed."""
-    from neuron_as_dnn import models, paths, prediction
+    from neuron_as_dnn import paths
+    from neuron_as_dnn.learning import models
+    from neuron_as_dnn.evaluation import prediction
 
-    predictions_file = prediction.predictions_path(folder, checkpoint.name, TEST_SPLIT)
+    predictions_file = folder.predictions_path(checkpoint.name, TEST_SPLIT)
     model = None
     if predictions_file.is_file():
         log.info("reading the test predictions %s", predictions_file)
         predictions = prediction.Predictions.load(predictions_file)
     else:
-        data_dir = Path(test_data_dir or paths.DATA_DIR / f"L5PC_{folder.synapse_type}_{TEST_SPLIT}")
+        data_dir = Path(test_data_dir or paths.dataset_dir(folder.synapse_type, TEST_SPLIT))
         log.info("no test predictions of %s yet: predicting %s", checkpoint.name, data_dir)
         data = prediction.open_evaluation_data(data_dir, what=TEST_SPLIT)
         predictions, model = prediction.predict_checkpoint(folder, checkpoint, data, TEST_SPLIT, progress=progress)
     model = model if model is not None else folder.load_model(checkpoint)
     y_spike, probability = predictions.y_spike.astype(bool), predictions.spike_probability
     y_soma, soma = predictions.y_soma_mV, predictions.soma_prediction_mV
-    record_path = Path(folder.evaluation_dir) / f"{checkpoint.name}__{TEST_SPLIT}.json"
+    record_path = folder.results_path(checkpoint.name, TEST_SPLIT)
     if record_path.is_file():
         record = utils.read_json(record_path)
         results, curve = record["results"], record["cross_correlation"]["curve"]
         log.info("metrics from %s", record_path)
     else:
-        scored = evaluation.evaluate_predictions(y_spike, probability, y_soma, soma)
+        scored = metrics.evaluate_predictions(y_spike, probability, y_soma, soma)
         results, curve = scored["results"], scored["cross_correlation"]["curve"]
-    drawn = evaluation.calibrate_soma_prediction(soma, y_soma) if rescale_voltage else np.asarray(soma, float)
+    drawn = metrics.calibrate_soma_prediction(soma, y_soma) if rescale_voltage else np.asarray(soma, float)
     data = FigureData(name=folder.name, synapse_type=folder.synapse_type, architecture=folder.architecture,
                       kernel=first_layer_kernel(model), spike_probability=probability, soma_prediction_mV=drawn,
                       y_spike=y_spike, y_soma_mV=y_soma,

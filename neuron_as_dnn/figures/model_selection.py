@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from neuron_as_dnn import model_selection as selection
 from neuron_as_dnn import utils
+from neuron_as_dnn.evaluation import model_selection as selection
 from neuron_as_dnn.figures import style
 
 # The project palette (figures/style.py) has no colours for the biophysical types; these follow the

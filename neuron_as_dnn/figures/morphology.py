@@ -17,8 +17,10 @@ import matplotlib.patches
 import numpy as np
 from matplotlib.collections import LineCollection
 
-from neuron_as_dnn import errors, models, morphology_map
+from neuron_as_dnn import errors
 from neuron_as_dnn.figures import style
+from neuron_as_dnn.learning import models
+from neuron_as_dnn.simulation import morphology_map
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +32,8 @@ MIN_LINE_WIDTH = 0.4
 def load_morphology(path: str | None = None) -> dict:
     """``morphology_map.morphology_dict`` of our L5PC (built once per process). Never downloads: a missing
     morphology is a ``UserError`` saying how to get it, which callers may turn into a skipped panel."""
-    from neuron_as_dnn import morphology
-    from neuron_as_dnn.cell import L5PC
+    from neuron_as_dnn.simulation import morphology
+    from neuron_as_dnn.simulation.cell import L5PC
 
     return morphology_map.morphology_dict(L5PC(morphology.locate(path, allow_download=False)))
 

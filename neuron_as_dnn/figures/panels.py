@@ -2,7 +2,7 @@
 
 The panels take plain arrays, so one function serves the integrate-and-fire neuron and the L5PC alike; the
 figure modules (``integrate_and_fire``, ``simulation``, ...) compose them. Colours and sizes come from
-``style``; the metrics they show are ``neuron_as_dnn.evaluation``'s (docs/evaluation.md).
+``style``; the metrics they show are ``neuron_as_dnn.evaluation.metrics``'s (docs/evaluation.md).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import matplotlib.lines
 import matplotlib.patches
 import numpy as np
 
-from neuron_as_dnn import evaluation
+from neuron_as_dnn.evaluation import metrics
 from neuron_as_dnn.figures import style
 
 Events = tuple[np.ndarray, np.ndarray]  # (times in ms, row indices)
@@ -87,7 +87,7 @@ def plot_roc(ax, fpr: np.ndarray, tpr: np.ndarray, *, point_index: int | None = 
 
 def plot_cross_correlation(ax, curve: np.ndarray, *, area_half_width_ms: int | None = 10,
                            xlabel: str = "Δt, predicted − true spike (ms)") -> None:
-    """The spike-timing cross-correlation (``evaluation.spike_cross_correlation``, which sums to 1) in the
+    """The spike-timing cross-correlation (``metrics.spike_cross_correlation``, which sums to 1) in the
     paper's unit: 1000 × the fraction of predicted spikes per 1-ms bin, "spike rate (Hz)". The ±area is
     shaded and its mass given in the title."""
     curve = np.asarray(curve, dtype=float)
@@ -97,7 +97,7 @@ def plot_cross_correlation(ax, curve: np.ndarray, *, area_half_width_ms: int | N
     if area_half_width_ms is not None:
         near = np.abs(offsets) <= area_half_width_ms
         ax.fill_between(offsets[near], 1000 * curve[near], color=style.HIGHLIGHT_AREA, alpha=0.5, lw=0)
-        area = evaluation.cross_correlation_area(curve, area_half_width_ms)
+        area = metrics.cross_correlation_area(curve, area_half_width_ms)
         ax.set_title(f"{100 * area:.1f} % within ±{area_half_width_ms} ms")
     ax.set_xlim(-half_window, half_window)
     ax.set_xticks([-half_window, 0, half_window])

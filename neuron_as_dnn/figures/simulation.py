@@ -9,7 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from neuron_as_dnn import dataset
+from neuron_as_dnn.data import dataset
 from neuron_as_dnn.figures import panels, style
 from neuron_as_dnn.utils import save_figure
 

@@ -21,8 +21,9 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib import gridspec
 
-from neuron_as_dnn import errors, integrate_and_fire, utils
+from neuron_as_dnn import errors, utils
 from neuron_as_dnn.figures import panels, style
+from neuron_as_dnn.integrate_and_fire import neuron as iaf
 
 log = logging.getLogger(__name__)
 
@@ -325,11 +326,11 @@ def figure_dataset_overview(data: IntegrateAndFireFigureData):
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("mV")
     ax = fig.add_subplot(grid[3, :columns])
-    intervals = integrate_and_fire.inter_spike_intervals(data.y_spikes)
+    intervals = iaf.inter_spike_intervals(data.y_spikes)
     ax.hist(intervals, bins=np.arange(0, 2001, 5), color=style.NEUTRAL)
     ax.set_xlabel("inter-spike interval (ms)")
     ax.set_ylabel("count")
-    cv = integrate_and_fire.output_statistics(data.y_spikes)["isi_cv"]
+    cv = iaf.output_statistics(data.y_spikes)["isi_cv"]
     ax.set_title(f"test ISIs (CV = {cv:.2f})")
     ax = fig.add_subplot(grid[3, columns:])
     ax.hist(np.ravel(data.y_soma), bins=150, color=style.NEUTRAL)

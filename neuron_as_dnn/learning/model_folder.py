@@ -12,19 +12,23 @@ Our layout (``fit_CNN.py``), one folder per run, ``<out_dir>/<prefix>__<YYYY-MM-
     state.keras             the latest model with its optimiser state: where a resumed run starts
     checkpoints/<name>.keras, <name>.h5, <name>.pickle
                             the original's checkpoint names and companion pickle (its four dicts + dvt_pca)
-    evaluation/, predictions/   written later by the evaluation scripts
+    evaluation/<name>__<split>.json, .pickle    written later by the evaluation scripts
+    predictions/<name>__<split>.npz
 
 and ``<out_dir>/summary.csv``, one row per model folder, rewritten whenever a run saves.
 
 The authors' layout (their ``best_models/<prefix>/``): ``<name>_model.h5`` (Keras 2) with its companion
-``<name>_training.pickle``. ``ModelFolder`` reads both, so evaluation and figures need not care which.
-See ``docs/model_folder.md``.
+``<name>_training.pickle`` (and, in their export and ours, ``<name>_weights.h5``, ``<name>_json.json``,
+``<name>_evaluation.pickle``). ``ModelFolder`` reads both, so evaluation and figures need not care which.
+
+This module is the one place that knows these names: every other module asks ``ModelFolder`` (its paths,
+``checkpoints``, ``results_path``, ``predictions_path``, ``result_files``), ``checkpoint_of`` /
+``checkpoint_name`` (a file's checkpoint), ``find_result_files`` (results below a folder) and
+``authors_file`` (the authors' layout). See ``docs/model_folder.md``.
 """
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 import logging
 import math
 import os
@@ -37,8 +41,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import errors, models, safe_pickle, utils
-from neuron_as_dnn.dendritic_targets import DVTPCA
+from neuron_as_dnn import errors, safe_pickle, utils
+from neuron_as_dnn.learning import models
+from neuron_as_dnn.learning.dendritic_targets import DVTPCA
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,9 @@ DATA_FILE = "data.json"
 DVT_PCA_FILE = "dvt_pca.npz"
 STATE_FILE = "state.keras"
 CHECKPOINTS_DIR = "checkpoints"
+EVALUATION_DIR = "evaluation"               # <name>__<split>.json (the results) and .pickle (the original's)
+PREDICTIONS_DIR = "predictions"             # <name>__<split>.npz
+RESULTS_SUFFIX, EVALUATION_PICKLE_SUFFIX, PREDICTIONS_SUFFIX = ".json", ".pickle", ".npz"
 SUMMARY_FILE = "summary.csv"
 
 COMPANION_KEYS = ("data_dict", "architecture_dict", "learning_schedule_dict", "training_history_dict")
@@ -63,9 +71,12 @@ NO_MODEL_HINT = ("no model in this folder (expected config.json + checkpoints/ f
 # of preference, companion suffix). The authors' export comes first: "_model.h5" also ends in ".h5".
 MODEL_SUFFIXES = (".keras", ".h5")          # .keras first: it also holds the optimiser state
 COMPANION_SUFFIX = ".pickle"
-AUTHORS_MODEL_SUFFIX = "_model.h5"
-NAMING_CONVENTIONS = (((AUTHORS_MODEL_SUFFIX,), "_training.pickle"),   # the authors' best_models export
-                      (MODEL_SUFFIXES, COMPANION_SUFFIX))               # fit_CNN's checkpoints, theirs and ours
+# the files of checkpoint <name> in the authors' layout: <name><suffix>
+AUTHORS_SUFFIXES = {"model": "_model.h5", "weights": "_weights.h5", "json": "_json.json",
+                    "training": "_training.pickle", "evaluation": "_evaluation.pickle"}
+AUTHORS_MODEL_SUFFIX = AUTHORS_SUFFIXES["model"]
+NAMING_CONVENTIONS = (((AUTHORS_MODEL_SUFFIX,), AUTHORS_SUFFIXES["training"]),   # the authors' best_models export
+                      (MODEL_SUFFIXES, COMPANION_SUFFIX))                       # fit_CNN's checkpoints, theirs and ours
 _DATE_IN_NAME = re.compile(r"__(\d{4}-\d\d-\d\d)__(\d\d)_(\d\d)(?:__|$)")
 _SAMPLES_IN_NAME = re.compile(r"__samples_(\d+)__")
 
@@ -75,6 +86,15 @@ class Checkpoint:
     name: str                      # file stem; the authors' without "_model"
     model_path: Path               # .keras (ours) or .h5 (the authors' "<name>_model.h5")
     companion_path: Path | None    # the companion pickle, if there is one
+
+    @property
+    def h5_path(self) -> Path | None:
+        """The Keras-2 style ``.h5`` model file: the authors' ``<name>_model.h5``, or ours beside the ``.keras``
+        when it was saved too."""
+        if self.model_path.suffix == ".h5":
+            return self.model_path
+        h5 = self.model_path.with_name(self.name + ".h5")
+        return h5 if h5.is_file() else None
 
 
 def _split_file_name(file_name: str) -> tuple[str, tuple[str, ...], str]:
@@ -96,6 +116,49 @@ def checkpoint_of(path: str | os.PathLike) -> Checkpoint | None:
         return None
     companion = path.with_name(name + companion_suffix)
     return Checkpoint(name, model_path, companion if companion.is_file() else None)
+
+
+def checkpoint_name(path: str | os.PathLike, split: str | None = None) -> str:
+    """The name of the checkpoint that ``path`` (a file name, a path, or a result's ``checkpoint`` entry) is
+    about: a result or predictions file of ``split`` (``<name>__<split>.json`` / ``.pickle`` / ``.npz``), a
+    model file or companion pickle of either layout, or a bare name (returned as is)."""
+    file_name = Path(path).name
+    if split is not None:
+        for suffix in (RESULTS_SUFFIX, EVALUATION_PICKLE_SUFFIX, PREDICTIONS_SUFFIX):
+            ending = _result_file_name("", split, suffix)
+            if file_name.endswith(ending):
+                return file_name[:-len(ending)]
+    return _split_file_name(file_name)[0]
+
+
+def _result_file_name(checkpoint: str, split: str, suffix: str) -> str:
+    """``<checkpoint>__<split><suffix>``: the name of a checkpoint's results or predictions on ``split``."""
+    return f"{checkpoint}__{split}{suffix}"
+
+
+def result_pattern(split: str) -> str:
+    """``evaluation/*__<split>.json``: the results files of ``split``, relative to a model folder."""
+    return f"{EVALUATION_DIR}/{_result_file_name('*', split, RESULTS_SUFFIX)}"
+
+
+def find_result_files(root: str | os.PathLike, split: str) -> list[Path]:
+    """Every ``evaluation/<checkpoint>__<split>.json`` below ``root`` (any folder that holds one, model files or
+    not), sorted (so every run sees one order); [] when ``root`` does not exist."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(path for path in root.rglob(result_pattern(split)) if not path.name.startswith("."))
+
+
+def folder_of_result(path: str | os.PathLike) -> Path:
+    """The (model) folder holding the results file ``path`` (``<folder>/evaluation/<name>__<split>.json``)."""
+    return Path(path).parent.parent
+
+
+def authors_file(folder: str | os.PathLike, name: str, kind: str) -> Path:
+    """The authors' layout: ``<folder>/<name><suffix>`` of ``kind`` (``AUTHORS_SUFFIXES``: model, weights,
+    json, training, evaluation)."""
+    return Path(folder) / (name + AUTHORS_SUFFIXES[kind])
 
 
 def read_companion(path: str | os.PathLike) -> dict:
@@ -147,14 +210,17 @@ def new_run_folder(out_dir: str | os.PathLike, prefix: str) -> Path:
             continue
 
 
-def _model_folder_paths(root: str | os.PathLike) -> list[Path]:
+def _model_folders_below(root: str | os.PathLike, missing: str | None = None) -> list[tuple[Path, str]]:
+    """(path, layout) of ``root`` if it is a model folder, else of every model folder below it, sorted by path;
+    ``missing``: the message when ``root`` does not exist."""
     root = Path(root)
     if not root.is_dir():
-        raise errors.MissingFileError(f"{root}: no such folder")
+        raise errors.MissingFileError(missing or f"{root}: no such folder")
     found = []
     for folder, subfolders, _ in os.walk(root):
-        if _layout_of(Path(folder)):
-            found.append(Path(folder))
+        layout = _layout_of(Path(folder))
+        if layout:
+            found.append((Path(folder), layout))
             subfolders.clear()
         else:
             subfolders[:] = [name for name in subfolders if not name.startswith(".")]
@@ -169,6 +235,11 @@ def _layout_of(path: Path) -> str | None:
     if any(path.glob("*" + AUTHORS_MODEL_SUFFIX)):
         return "authors"
     return None
+
+
+def _path_in_folder(name: str, what: str) -> property:
+    """A read-only ``ModelFolder`` property: ``<folder>/<name>``, which holds ``what``."""
+    return property(lambda folder: folder.path / name, doc=f"``<folder>/{name}``: {what}.")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -192,16 +263,29 @@ class ModelFolder:
         layout = _layout_of(path)
         if layout is None:
             raise errors.FileContentError(path, NO_MODEL_HINT)
+        return cls._checked(path, layout)
+
+    @classmethod
+    def _checked(cls, path: Path, layout: str) -> "ModelFolder":
+        """The folder at ``path``, known to hold a model in ``layout``."""
         folder = cls(path, layout)
         if layout == "authors":
             folder._companion  # a foreign or broken companion pickle is reported now, not mid-evaluation
         return folder
 
     @classmethod
-    def find_all(cls, root: str | os.PathLike) -> list["ModelFolder"]:
+    def at(cls, path: str | os.PathLike) -> "ModelFolder":
+        """The folder at ``path`` for its paths and checkpoint files, unchecked: its layout as found (None when it
+        holds no model, e.g. a folder with results but without its model files)."""
+        path = Path(path)
+        return cls(path, _layout_of(path))
+
+    @classmethod
+    def find_all(cls, root: str | os.PathLike, missing: str | None = None) -> list["ModelFolder"]:
         """``root`` itself if it is a model folder, else every model folder below it (hidden folders and the
-        insides of model folders are not searched), sorted by path."""
-        return [cls.open(path) for path in _model_folder_paths(root)]
+        insides of model folders are not searched), sorted by path. ``missing``: the message of the
+        ``MissingFileError`` when ``root`` does not exist."""
+        return [cls._checked(path, layout) for path, layout in _model_folders_below(root, missing)]
 
     @classmethod
     def open_one(cls, root: str | os.PathLike, option: str = "model_dir") -> "ModelFolder":
@@ -219,13 +303,14 @@ class ModelFolder:
                dvt_pca: DVTPCA | None) -> "ModelFolder":
         """Write a new run's description into ``path`` (created if needed); ``config`` is its provenance record."""
         folder = cls(Path(path), "ours")
-        (folder.path / CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
-        utils.write_json(folder.path / ARCHITECTURE_FILE, dict(architecture))
-        utils.write_json(folder.path / LEARNING_SCHEDULE_FILE, dict(learning_schedule))
+        folder.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        folder._write_json(ARCHITECTURE_FILE, architecture, "architecture")
+        folder._write_json(LEARNING_SCHEDULE_FILE, learning_schedule, "learning_schedule")
         folder.write_data_dict(data_dict)
         if dvt_pca is not None:
             with utils.atomic_write(folder.path / DVT_PCA_FILE, "wb") as handle:
                 np.savez(handle, **dvt_pca.to_dict())
+            folder.__dict__.pop("dvt_pca", None)
         folder.write_config(config)  # last: config.json is what makes the folder a model folder
         return folder
 
@@ -246,7 +331,13 @@ class ModelFolder:
             return utils.read_json(path) if path.is_file() else default
         return self._companion.get(companion_key, default)
 
-    @property
+    # The description is read once per ModelFolder (cached properties); the writers below drop what they replace.
+    # The dicts returned are the cached ones: a caller that changes one writes it back or copies it first.
+    def _write_json(self, file: str, contents: Mapping[str, Any], cached: str) -> None:
+        utils.write_json(self.path / file, dict(contents))
+        self.__dict__.pop(cached, None)
+
+    @cached_property
     def config(self) -> dict | None:
         return utils.read_json(self.path / CONFIG_FILE) if self.layout == "ours" else None
 
@@ -257,7 +348,7 @@ class ModelFolder:
             return params["synapse_type"]
         return _synapse_type_from_name(self.name if self.layout == "ours" else self.latest_checkpoint().name)
 
-    @property
+    @cached_property
     def architecture(self) -> dict:
         architecture = self._read(ARCHITECTURE_FILE, "architecture_dict")
         if architecture is None:  # an authors' model without its companion pickle
@@ -268,22 +359,22 @@ class ModelFolder:
     def network_type(self) -> str:
         return models.network_type(self.architecture)
 
-    @property
+    @cached_property
     def learning_schedule(self) -> dict | None:
         return self._read(LEARNING_SCHEDULE_FILE, "learning_schedule_dict")
 
-    @property
+    @cached_property
     def history(self) -> dict:
         return self._read(HISTORY_FILE, "training_history_dict", {})
 
-    @property
+    @cached_property
     def data_dict(self) -> dict:
         return self._read(DATA_FILE, "data_dict", {})
 
-    @property
+    @cached_property
     def dvt_pca(self) -> DVTPCA | None:
         if self.layout == "authors":
-            stored = self._companion.get("dvt_pca")  # our older flat checkpoints carried it; the authors' never
+            stored = self._companion.get("dvt_pca")  # our exports in this layout carry it; the authors' never
             return DVTPCA.from_dict(stored) if stored else None
         path = self.path / DVT_PCA_FILE
         if not path.is_file():
@@ -307,21 +398,32 @@ class ModelFolder:
         return models.model_file_channels(model_path)[0] if model_path else models.NUM_INPUT_CHANNELS
 
     # ---- model files ---------------------------------------------------------------------------------------
-    @property
-    def checkpoints_dir(self) -> Path:
-        return self.path / CHECKPOINTS_DIR
+    checkpoints_dir = _path_in_folder(CHECKPOINTS_DIR, "the checkpoints (ours)")
+    state_path = _path_in_folder(STATE_FILE, "the latest model with its optimiser state (ours)")
+    evaluation_dir = _path_in_folder(EVALUATION_DIR, "the evaluation scripts' results (``results_path``)")
+    predictions_dir = _path_in_folder(PREDICTIONS_DIR, "the evaluation scripts' predictions (``predictions_path``)")
 
-    @property
-    def state_path(self) -> Path:
-        return self.path / STATE_FILE
+    def results_path(self, checkpoint_name: str, split: str, suffix: str = RESULTS_SUFFIX) -> Path:
+        """``evaluation/<checkpoint>__<split>.json`` (the results), or with ``EVALUATION_PICKLE_SUFFIX``
+        (``.pickle``) the original's evaluation pickle."""
+        return self.evaluation_dir / _result_file_name(checkpoint_name, split, suffix)
 
-    @property
-    def evaluation_dir(self) -> Path:
-        return self.path / "evaluation"
+    def predictions_path(self, checkpoint_name: str, split: str) -> Path:
+        """``predictions/<checkpoint>__<split>.npz``."""
+        return self.predictions_dir / _result_file_name(checkpoint_name, split, PREDICTIONS_SUFFIX)
 
-    @property
-    def predictions_dir(self) -> Path:
-        return self.path / "predictions"
+    def result_files(self, split: str) -> list[Path]:
+        """The folder's ``evaluation/*__<split>.json``, sorted (``checkpoint_name(path, split)`` names each)."""
+        return self._split_files(self.evaluation_dir, split, RESULTS_SUFFIX)
+
+    def prediction_files(self, split: str) -> list[Path]:
+        """The folder's ``predictions/*__<split>.npz``, sorted."""
+        return self._split_files(self.predictions_dir, split, PREDICTIONS_SUFFIX)
+
+    @staticmethod
+    def _split_files(directory: Path, split: str, suffix: str) -> list[Path]:
+        pattern = _result_file_name("*", split, suffix)
+        return sorted(path for path in directory.glob(pattern) if not path.name.startswith("."))
 
     def checkpoints(self) -> list[Checkpoint]:
         """Sorted by name. Ours: a checkpoint counts once its companion pickle (written last) exists."""
@@ -353,6 +455,20 @@ class ModelFolder:
             raise errors.MissingFileError(f"{self.path}: no checkpoint named {name!r} (it has {names})")
         return found
 
+    def checkpoint_files(self, name: str) -> Checkpoint | None:
+        """The files of checkpoint ``name`` in either layout (ours ``checkpoints/<name>.*``, the authors'
+        ``<name>_model.h5``), with or without its companion pickle; None without a model file."""
+        return checkpoint_of(self.checkpoints_dir / name) or checkpoint_of(authors_file(self.path, name, "model"))
+
+    def companion_of(self, checkpoint: Checkpoint) -> dict:
+        """The four dicts as they were when ``checkpoint`` was saved (its history stops there); the folder's when
+        the checkpoint has no companion pickle."""
+        if checkpoint.companion_path is not None:
+            companion = read_companion(checkpoint.companion_path)
+            return {key: companion[key] for key in COMPANION_KEYS}
+        return {"data_dict": self.data_dict, "architecture_dict": self.architecture,
+                "learning_schedule_dict": self.learning_schedule, "training_history_dict": self.history}
+
     def load_model(self, checkpoint: Checkpoint | str | None = None):
         """The network of ``checkpoint`` (None: the latest; a str: its name), not compiled."""
         if checkpoint is None:
@@ -367,15 +483,15 @@ class ModelFolder:
 
     # ---- writing (our layout) ------------------------------------------------------------------------------
     def write_config(self, config: Mapping[str, Any]) -> None:
-        utils.write_json(self.path / CONFIG_FILE, dict(config))
+        self._write_json(CONFIG_FILE, config, "config")
 
     def write_data_dict(self, data_dict: Mapping[str, Any]) -> None:
-        utils.write_json(self.path / DATA_FILE, dict(data_dict))
+        self._write_json(DATA_FILE, data_dict, "data_dict")
 
     def save_state(self, model, history: Mapping[str, Any]) -> None:
         """The resume point: the model (with its optimiser) first, then the history that says how far it got."""
         models.save_model_files(model, self.state_path.with_suffix(""), formats=("keras",))
-        utils.write_json(self.path / HISTORY_FILE, dict(history))
+        self._write_json(HISTORY_FILE, history, "history")
 
     def save_checkpoint(self, model, name: str, history: Mapping[str, Any],
                         formats: Sequence[str] = ("keras", "h5")) -> Checkpoint:
@@ -419,21 +535,14 @@ def write_summary(out_dir: str | os.PathLike) -> Path:
     a foreign folder never stops a training run."""
     out_dir = Path(out_dir)
     rows = []
-    for path in _model_folder_paths(out_dir):
+    for path, layout in _model_folders_below(out_dir):
         try:
-            row = ModelFolder.open(path).summary_row()
+            row = ModelFolder._checked(path, layout).summary_row()
         except errors.UserError as error:
             log.warning("%s is left out of %s: %s", path, SUMMARY_FILE, error)
             continue
         rows.append(dict(row, folder=path.relative_to(out_dir).as_posix()))
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(sorted(rows, key=lambda row: row["folder"]))
-    path = out_dir / SUMMARY_FILE
-    with utils.atomic_write(path, "w") as handle:
-        handle.write(text.getvalue())
-    return path
+    return utils.write_csv(out_dir / SUMMARY_FILE, sorted(rows, key=lambda row: row["folder"]), SUMMARY_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .dataset import SOMA_CLIP_MV
+from neuron_as_dnn.simulation.simulator import SOMA_CLIP_MV
 
 COUNT_TOLERANCE = 1
 RMS_TOLERANCE_MV = 0.5
@@ -95,13 +95,6 @@ def compare(spikes_ms, soma_v_1ms, reference_spikes_ms, reference_soma_v_1ms) ->
     return Agreement(spikes=int(a.size), reference_spikes=int(b.size), unmatched=int(a.size - len(pairs)),
                      unmatched_reference=int(b.size - len(pairs)), max_shift_ms=float(max(shifts, default=0.0)),
                      rms_mV=clipped_rms(soma_v_1ms, reference_soma_v_1ms))
-
-
-def compare_to_reference(result, reference) -> Agreement:
-    """``compare`` for two ``simulation.SimulationResult`` (or anything with ``output_spike_times_ms``
-    and ``soma_v_low_res``)."""
-    return compare(result.output_spike_times_ms, result.soma_v_low_res,
-                   reference.output_spike_times_ms, reference.soma_v_low_res)
 
 
 def events_before(events, duration_ms: float) -> tuple:

@@ -27,13 +27,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import dataset, morphology, synaptic_inputs
-from .cell import EXCITATORY_TYPES, INHIBITORY_TYPES, CellOptions
-from .paths import DATA_DIR
-from .dataset import HIGH_RES_SAMPLES_PER_MS
-from .simulation import INTEGRATORS, RunSettings, Simulator
-from .errors import ConfigError, bad_parameter
-from .utils import atomic_write, write_json, write_provenance
+from neuron_as_dnn import paths
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.data.dataset import HIGH_RES_SAMPLES_PER_MS
+from neuron_as_dnn.errors import ConfigError, bad_parameter
+from neuron_as_dnn.simulation import morphology, synaptic_inputs
+from neuron_as_dnn.simulation.cell import CellOptions, EXCITATORY_TYPES, INHIBITORY_TYPES
+from neuron_as_dnn.simulation.simulator import INTEGRATORS, RunSettings, Simulator
+from neuron_as_dnn.utils import atomic_write, write_json, write_provenance
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ PRESETS = {
                     bas_ex_range=[0, 1900], bas_inh_diff_range=[-1500, 300],
                     apic_ex_range=[0, 2000], apic_inh_diff_range=[-1500, 300]),
 }
-SPLITS = ("train", "valid", "test")
 RANGE_KEYS = ("bas_ex_range", "bas_inh_diff_range", "apic_ex_range", "apic_inh_diff_range")
 
 
@@ -109,13 +109,9 @@ def _fail(name: str, problem: str):
 
 
 def resolve_config(params: dict) -> GenerationConfig:
-    """Validate the script's parameter block and resolve presets, seed and folders."""
+    """Validate the script's resolved parameters (``SCRIPT.parse`` or ``SCRIPT.resolve``: presets applied, seed
+    drawn) and resolve the output folder and the morphology."""
     p = dict(params)
-    if p["synapse_type"] not in PRESETS:
-        _fail("synapse_type", f"unknown synapse type {p['synapse_type']!r}; choose one of {list(PRESETS)}")
-    for key, value in PRESETS[p["synapse_type"]].items():
-        if p.get(key) is None:
-            p[key] = value
     if p["excitatory_synapse_type"] not in EXCITATORY_TYPES:
         _fail("excitatory_synapse_type", f"must be one of {EXCITATORY_TYPES}, got {p['excitatory_synapse_type']!r}")
     if p["inhibitory_synapse_type"] not in INHIBITORY_TYPES:
@@ -139,13 +135,11 @@ def resolve_config(params: dict) -> GenerationConfig:
         _fail("ske2_mult_factor", f"must be >= 0, got {p['ske2_mult_factor']}")
     if p["integrator"] not in INTEGRATORS:
         _fail("integrator", f"must be one of {INTEGRATORS}, got {p['integrator']!r}")
-    if p["split"] not in SPLITS:
-        _fail("split", f"must be one of {SPLITS}, got {p['split']!r}")
-    if p["seed"] is None:
-        p["seed"] = int(np.random.default_rng().integers(100000))
-    elif p["seed"] < 0:
+    if p["split"] not in dataset.SPLITS:
+        _fail("split", f"must be one of {dataset.SPLITS}, got {p['split']!r}")
+    if p["seed"] < 0:
         _fail("seed", f"must be >= 0, got {p['seed']}")
-    out_dir = Path(p["out_dir"]) if p["out_dir"] else DATA_DIR / f"L5PC_{p['synapse_type']}_{p['split']}"
+    out_dir = Path(p["out_dir"]) if p["out_dir"] else paths.dataset_dir(p["synapse_type"], p["split"])
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         probe = out_dir / f".write_probe_{os.getpid()}"
@@ -173,13 +167,12 @@ def resolve_config(params: dict) -> GenerationConfig:
 def replay_options(params: dict, explicit: set) -> dict:
     """Keyword arguments of ``simulation.replay`` from the script's parameters: only what was
     given explicitly overrides what the replay file names."""
-    preset = PRESETS.get(params["synapse_type"]) if "synapse_type" in explicit else None
-    if "synapse_type" in explicit and preset is None:
-        _fail("synapse_type", f"unknown synapse type {params['synapse_type']!r}; choose one of {list(PRESETS)}")
+    preset = PRESETS[params["synapse_type"]] if "synapse_type" in explicit else None
     ske2 = params["ske2_mult_factor"]
     if ske2 is None:
         ske2 = preset["ske2_mult_factor"] if preset else 1.0
     return dict(synapse_type=preset["excitatory_synapse_type"] if preset else None,
+                inhibitory_type=params["inhibitory_synapse_type"],
                 integrator=params["integrator"] if "integrator" in explicit else None,
                 dt_ms=params["dt_ms"] if "dt_ms" in explicit else None,
                 record_dendrites="dvt" in explicit and params["dvt"],
@@ -417,7 +410,7 @@ def generate_dataset(config: GenerationConfig, progress: bool = True) -> Path | 
         comm.Barrier()
     if rank != 0:
         return None
-    from .cell import L5PC
+    from neuron_as_dnn.simulation.cell import L5PC
     morphology_params = L5PC(config.morphology, config.cell_options()).dataset_morphology_params()
     path = assemble(config, work_dir, morphology_params, time.perf_counter() - start)
     shutil.rmtree(work_dir)

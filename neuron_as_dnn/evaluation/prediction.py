@@ -6,8 +6,9 @@ inputs of any length) or with the original's overlapping windows (docs/evaluatio
 built from each file's compact cache (``cache.load_cached``) ``batch_size`` simulations at a time, so a
 1000-simulation test set never sits in memory as a dense input tensor.
 
-The result is saved in the model folder as ``predictions/<checkpoint name>__<split>.npz`` with the ground
-truth beside it (``Predictions``), so that figures never have to run a model again.
+The result is saved in the model folder as ``predictions/<checkpoint name>__<split>.npz``
+(``ModelFolder.predictions_path``) with the ground truth beside it (``Predictions``), so that figures never have
+to run a model again.
 
 Mistakes that would only show after minutes of prediction (no data, a different number of input
 channels, data of another synapse type than the model) are ``UserError``s raised before it starts.
@@ -23,7 +24,10 @@ from typing import Sequence
 
 import numpy as np
 
-from neuron_as_dnn import cache, dataset, errors, evaluation, models, utils
+from neuron_as_dnn import errors, utils
+from neuron_as_dnn.data import cache, dataset
+from neuron_as_dnn.evaluation import metrics
+from neuron_as_dnn.learning import models
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +61,11 @@ def prediction_settings(mode: str, architecture: dict, duration_ms: int) -> Pred
     if mode == "overlapping_windows":
         window = int(architecture["input_window_size"])
         return PredictionSettings(mode, window,
-                                  evaluation.evaluation_overlap(window, models.receptive_field_ms(architecture)))
+                                  metrics.evaluation_overlap(window, models.receptive_field_ms(architecture)))
     raise errors.bad_parameter("prediction_mode", f"unknown mode {mode!r}; choose one of {list(PREDICTION_MODES)}")
 
 
-def model_predict_fn(model) -> evaluation.PredictFn:
+def model_predict_fn(model) -> metrics.PredictFn:
     """The model called directly in inference mode. ``predict_on_batch`` would trace a new graph for every
     model and input shape, and an evaluation goes through many checkpoints; the convolutions dominate anyway."""
     import keras
@@ -72,21 +76,21 @@ def model_predict_fn(model) -> evaluation.PredictFn:
     return predict
 
 
-def predict_fn_for(model, mode: str) -> evaluation.PredictFn:
+def predict_fn_for(model, mode: str) -> metrics.PredictFn:
     """The model called directly, or with its first layer computed from the input events (the latter also takes
     a list of per-simulation sparse matrices, ``dataset.SparseInputs.csr``)."""
     if mode != "single_pass_sparse":
         return model_predict_fn(model)
-    from neuron_as_dnn.sparse_prediction import SparseFirstLayerPredictor
+    from neuron_as_dnn.evaluation.sparse_prediction import SparseFirstLayerPredictor
     return SparseFirstLayerPredictor(model).predict_fn()  # refuses a first layer it cannot compute (UserError)
 
 
-def predict_traces(predict_fn: evaluation.PredictFn, inputs: np.ndarray,
+def predict_traces(predict_fn: metrics.PredictFn, inputs: np.ndarray,
                    settings: PredictionSettings) -> list[np.ndarray]:
     """The model's outputs (one array (sims, time, k) per head) for whole traces ``inputs`` (sims, time, C)."""
     if settings.mode in SINGLE_PASS_MODES:
-        return evaluation.predict_single_causal_pass(predict_fn, inputs)
-    return evaluation.predict_with_overlapping_windows(predict_fn, inputs, settings.window_ms, settings.overlap_ms)
+        return metrics.predict_single_causal_pass(predict_fn, inputs)
+    return metrics.predict_with_overlapping_windows(predict_fn, inputs, settings.window_ms, settings.overlap_ms)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -133,10 +137,6 @@ class Predictions:
                           if field.name not in ("settings", "dendritic_prediction")},
                        dendritic_prediction=npz["dendritic_prediction"] if "dendritic_prediction" in npz else None,
                        settings=settings)
-
-
-def predictions_path(model_folder, checkpoint_name: str, split: str) -> Path:
-    return Path(model_folder.predictions_dir) / f"{checkpoint_name}__{split}.npz"
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -211,9 +211,9 @@ def open_evaluation_data(folder: str | os.PathLike, files: Sequence[Path] | None
         raise errors.UserError(f"the files of {folder} differ in duration ({sorted(durations)} ms) or input "
                                f"channels ({sorted(channels)}); evaluate them separately")
     duration_ms = durations.pop()
-    if duration_ms <= evaluation.IGNORE_TIME_BEFORE_MS:
+    if duration_ms <= metrics.IGNORE_TIME_BEFORE_MS:
         raise errors.UserError(f"the simulations of {folder} last {duration_ms} ms; evaluation ignores the first "
-                               f"{evaluation.IGNORE_TIME_BEFORE_MS} ms, so they need to be longer")
+                               f"{metrics.IGNORE_TIME_BEFORE_MS} ms, so they need to be longer")
     return EvaluationData(folder, list(files), counts, duration_ms, channels.pop(), all(dvts), cache_dir,
                           dataset.spike_matrix(spike_times, duration_ms))
 
@@ -283,7 +283,7 @@ def predict_checkpoint(model_folder, checkpoint, data: EvaluationData, split: st
                        save: bool = True) -> tuple[Predictions, object]:
     """Predict ``data`` with one checkpoint of a model folder; returns the predictions and the model.
 
-    With ``save`` the predictions go to ``predictions/<checkpoint name>__<split>.npz`` in the folder."""
+    With ``save`` the predictions go to the folder's ``predictions_path`` (``predictions/<name>__<split>.npz``)."""
     settings = prediction_settings(mode, model_folder.architecture, data.duration_ms)
     model = model_folder.load_model(checkpoint)
     check_model_against_data(model_folder, model, data)
@@ -291,5 +291,5 @@ def predict_checkpoint(model_folder, checkpoint, data: EvaluationData, split: st
              mode)
     predictions = predict_data(model, data, settings, batch_size, progress, description=f"predicting {split}")
     if save:
-        predictions.save(predictions_path(model_folder, checkpoint.name, split))
+        predictions.save(model_folder.predictions_path(checkpoint.name, split))
     return predictions, model

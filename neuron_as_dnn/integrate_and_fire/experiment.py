@@ -27,10 +27,12 @@ import numpy as np
 import scipy.optimize
 from tqdm.auto import tqdm
 
-from neuron_as_dnn import errors, evaluation, models, utils
-from neuron_as_dnn import integrate_and_fire as iaf
-from neuron_as_dnn.figures import integrate_and_fire as figures
-from neuron_as_dnn.figures.integrate_and_fire import PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE
+from neuron_as_dnn import errors, utils
+from neuron_as_dnn.evaluation import metrics
+from neuron_as_dnn.integrate_and_fire import neuron as iaf
+from neuron_as_dnn.integrate_and_fire import figures
+from neuron_as_dnn.integrate_and_fire.figures import PREDICTIONS_FILE, RESULTS_FILE, RUN_FILE
+from neuron_as_dnn.learning import models
 
 log = logging.getLogger(__name__)
 
@@ -220,9 +222,9 @@ def predict_dataset(model: keras.Model, dataset: iaf.IntegrateAndFireDataset, *,
         indices = np.arange(chunk_start, min(chunk_start + chunk_size, len(dataset)))
         inputs = dataset.inputs(indices)
         if window_size_ms is None:
-            outputs = evaluation.predict_single_causal_pass(model.predict_on_batch, inputs)
+            outputs = metrics.predict_single_causal_pass(model.predict_on_batch, inputs)
         else:
-            outputs = evaluation.predict_with_overlapping_windows(model.predict_on_batch, inputs, window_size_ms,
+            outputs = metrics.predict_with_overlapping_windows(model.predict_on_batch, inputs, window_size_ms,
                                                                   overlap_ms)
         spike_probability[indices] = outputs[0][..., 0]
         soma[indices] = outputs[1][..., 0] + soma_offset
@@ -240,10 +242,10 @@ def evaluate(params: dict, trained: TrainedNetwork, train_set: iaf.IntegrateAndF
              test_set: iaf.IntegrateAndFireDataset, spike_probability: np.ndarray, soma_prediction: np.ndarray):
     """The metrics and everything the figures draw: ``(figure data, results entries)``."""
     y_spikes, y_soma = np.asarray(test_set.spikes), np.asarray(test_set.soma)
-    key_results = evaluation.key_results(y_spikes, spike_probability, y_soma, soma_prediction)
-    fpr, tpr, thresholds = evaluation.roc_curve(y_spikes, spike_probability)
-    point = evaluation.operating_point(fpr, tpr, thresholds, params["desired_fp_rate"])
-    xcorr = evaluation.spike_cross_correlation(y_spikes, point.predicted_spikes(spike_probability),
+    key_results = metrics.key_results(y_spikes, spike_probability, y_soma, soma_prediction)
+    fpr, tpr, thresholds = metrics.roc_curve(y_spikes, spike_probability)
+    point = metrics.operating_point(fpr, tpr, thresholds, params["desired_fp_rate"])
+    xcorr = metrics.spike_cross_correlation(y_spikes, point.predicted_spikes(spike_probability),
                                                params["xcorr_half_window_ms"])
     filter_weights = first_layer_filter(trained.model, params["num_exc_synapses"])
     learned_filter = learned_filter_summary(filter_weights, params["num_exc_synapses"])
@@ -253,7 +255,7 @@ def evaluate(params: dict, trained: TrainedNetwork, train_set: iaf.IntegrateAndF
         "TP_at_desired_FP_nearest_vertex": point.nearest_vertex_tpr,
         "desired_FP": point.desired_fpr,
         "threshold_at_desired_FP": point.threshold,
-        "spike_xcorr_area_within_window": evaluation.cross_correlation_area(xcorr, params["xcorr_area_half_width_ms"]),
+        "spike_xcorr_area_within_window": metrics.cross_correlation_area(xcorr, params["xcorr_area_half_width_ms"]),
         "soma_explained_variance_percent": key_results["soma_explained_variance_percent"],
         "soma_RMSE_mV": key_results["soma_RMSE"],
         "soma_MAE_mV": key_results["soma_MAE"],
@@ -301,11 +303,6 @@ POSITIVE_INTEGERS = ("num_train_simulations", "num_test_simulations", "num_train
 def duration_ms(params: dict) -> int:
     """The simulation length in ms (the block gives it in seconds, as every script of the project)."""
     return int(round(1000 * params["duration_sec"]))
-
-
-def resolve_seed(seed: int | None) -> int:
-    """``None`` means a fresh random seed, which is then recorded like a given one."""
-    return int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
 
 
 def validate_params(params: dict) -> None:
@@ -367,11 +364,9 @@ def generate_data_sets(params: dict, data_root: str | os.PathLike | None, progre
 
 def run_experiment(params: dict, out_dir: str | os.PathLike, data_root: str | os.PathLike | None,
                    progress: bool = True, show: bool = False) -> dict:
-    """Generate, train, evaluate, save and draw Fig. 1 into ``out_dir`` (see the module docstring).
-
-    ``params["seed"] = None`` is replaced by the random seed used, so that the record is complete."""
+    """Generate, train, evaluate, save and draw Fig. 1 into ``out_dir`` (see the module docstring); the
+    parameters are resolved (``cli.Script.parse``: the seed is an int)."""
     validate_params(params)
-    params["seed"] = resolve_seed(params["seed"])
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
     with _timed(timings, "data_generation_s"):

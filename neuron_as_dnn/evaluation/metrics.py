@@ -22,7 +22,7 @@ import scipy.stats
 import sklearn.metrics
 
 from neuron_as_dnn import errors
-from neuron_as_dnn.dataset import IGNORE_FIRST_MS as IGNORE_TIME_BEFORE_MS
+from neuron_as_dnn.data.dataset import IGNORE_FIRST_MS as IGNORE_TIME_BEFORE_MS
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Sequence
 import keras
 import numpy as np
 
-from neuron_as_dnn import cache, dataset
-from neuron_as_dnn.dendritic_targets import DVTPCA
+from neuron_as_dnn.data import cache, dataset
+from neuron_as_dnn.learning.dendritic_targets import DVTPCA
 
 
 def batches_per_file(file_load: float, num_simulations: int, duration_ms: int, batch_size: int,

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cell import CellOptions, L5PC, SynapseSet, neuron_h
-from .dataset import HIGH_RES_SAMPLES_PER_MS
-from .errors import ConfigError, FileContentError, MissingFileError
-from .utils import atomic_write
+from neuron_as_dnn.errors import ConfigError, FileContentError, MissingFileError
+from neuron_as_dnn.simulation.cell import CellOptions, L5PC, SynapseSet, neuron_h
+from neuron_as_dnn.utils import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +26,9 @@ INTEGRATORS = ("fixed", "cvode")
 ENGINES = ("auto", "neuron", "coreneuron")
 TABULATED_MECHANISMS = ("NaTa_t", "NaTs2_t", "Nap_Et2", "Ca_HVA", "Ca_LVAst", "K_Pst", "K_Tst", "SKv3_1", "Im")
 SPIKE_THRESHOLD_MV = -25.0
+HIGH_RES_SAMPLES_PER_MS = 8    # the recording grid of the soma and nexus voltages (the dataset's high-res traces)
+SOMA_CLIP_MV = -55.0           # above it the soma voltage is an (under-sampled) action potential: the network's
+                               # target and the fidelity's RMS clip it there
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class RunSettings:
     def resolved_engine(self) -> str:
         if self.engine != "auto":
             return self.engine
-        from .cell import compiled_mechanisms_dir
+        from neuron_as_dnn.simulation.cell import compiled_mechanisms_dir
         core_available = (compiled_mechanisms_dir() / "libcorenrnmech.so").is_file()
         return "coreneuron" if self.integrator == "fixed" and core_available else "neuron"
 
@@ -223,7 +225,7 @@ class Simulator:
 def _run_coreneuron(h, duration_ms: float) -> None:
     from neuron import coreneuron
 
-    from .cell import compiled_mechanisms_dir
+    from neuron_as_dnn.simulation.cell import compiled_mechanisms_dir
     library = compiled_mechanisms_dir() / "libcorenrnmech.so"
     if not library.is_file():
         raise RuntimeError(f"{library} is missing: the mechanisms were compiled without CoreNEURON "
@@ -276,14 +278,14 @@ def replay_settings(inputs: dict, synapse_type: str | None = None, integrator: s
 
 
 def replay(input_path: str | Path, output_path: str | Path | None = None, *, synapse_type: str | None = None,
-           integrator: str | None = None, dt_ms: float | None = None, record_dendrites: bool = False,
-           cell_options: CellOptions = CellOptions(), morphology_path=None) -> dict:
+           inhibitory_type: str = "GABA_A", integrator: str | None = None, dt_ms: float | None = None,
+           record_dendrites: bool = False, cell_options: CellOptions = CellOptions(), morphology_path=None) -> dict:
     """Simulate the input pattern in ``input_path``; write the reference output keys to ``output_path``."""
     inputs = load_replay_inputs(input_path)
     synapse, settings = replay_settings(inputs, synapse_type, integrator, dt_ms, record_dendrites)
     log.info("replaying %s: %s synapses, %s", input_path, synapse,
              "CVode" if settings.integrator == "cvode" else f"fixed step {settings.dt_ms} ms")
-    with Simulator(synapse, "GABA_A", cell_options, settings, morphology_path) as simulator:
+    with Simulator(synapse, inhibitory_type, cell_options, settings, morphology_path) as simulator:
         result = simulator.run(inputs["ex_seg"], inputs["ex_ms"], inputs["inh_seg"], inputs["inh_ms"])
     output = {key: inputs[key] for key in ("ex_seg", "ex_ms", "inh_seg", "inh_ms")}
     output.update(

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import cache, dataset
+from neuron_as_dnn.data import cache, dataset
 
 log = logging.getLogger(__name__)
 

@@ -32,14 +32,15 @@ import numpy as np
 
 from neuron_as_dnn import safe_pickle, utils
 from neuron_as_dnn.errors import FileContentError, MissingFileError
+from neuron_as_dnn.simulation.simulator import HIGH_RES_SAMPLES_PER_MS, SOMA_CLIP_MV  # noqa: F401 (the format's)
 
 log = logging.getLogger(__name__)
 
+SYNAPSE_TYPES = ("NMDA", "AMPA", "AMPA_SK")  # the datasets' synapse presets (folder names), in plotting order
+SPLITS = ("train", "valid", "test")
 NUM_SEGMENTS = 639                      # L5PC: 262 basal + 377 apical segments
 NUM_INPUT_CHANNELS = 2 * NUM_SEGMENTS   # excitatory then inhibitory
-SOMA_CLIP_MV = -55.0                    # clips the (rare, under-sampled) action potentials out of the soma target
 SOMA_BIAS_MV = -67.7                    # subtracted from the clipped soma voltage: the network predicts V + 67.7
-HIGH_RES_SAMPLES_PER_MS = 8
 IGNORE_FIRST_MS = 500                   # initial transient and input-rate edge effects (docs/evaluation.md)
 DEFAULT_NUM_SIMULATIONS = 128
 DEFAULT_SIM_DURATION_SEC = 6

@@ -29,7 +29,10 @@ from typing import Sequence
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from neuron_as_dnn import cache, dataset, errors, evaluation, morphology_map, utils
+from neuron_as_dnn import errors, utils
+from neuron_as_dnn.data import cache, dataset
+from neuron_as_dnn.evaluation import metrics
+from neuron_as_dnn.simulation import morphology_map
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ def _first_file_traces(path: Path) -> dict:
 
 
 def load_folder(folder: str | os.PathLike, max_files: int | None = None,
-                cache_dir: str | os.PathLike | None = None) -> FolderData:
+                cache_dir: str | os.PathLike | None = None, progress: bool = True) -> FolderData:
     """The files of ``folder`` (any simulation count and duration, sorted by name; the first ``max_files``)."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -121,7 +124,7 @@ def load_folder(folder: str | os.PathLike, max_files: int | None = None,
         files = files[:max_files]
     if not files:
         raise errors.MissingFileError(f"no dataset files (*_simulationRuns*_secDuration_*) in {folder}")
-    cache.prepare_caches(files, cache_dir)
+    cache.prepare_caches(files, cache_dir, progress=progress)
     cached = [cache.load_cached(path, cache_dir) for path in files]
     durations = {c.duration_ms for c in cached}
     if len(durations) > 1:
@@ -200,7 +203,7 @@ def output_statistics(spike_times: Sequence[np.ndarray], duration_ms: int) -> di
         "isi_cv_all_intervals": coefficient_of_variation(isis),
         "isi_cv_per_simulation_mean": float(np.mean(per_sim_cv)) if per_sim_cv else float("nan"),
     }
-    for key, (low, high) in evaluation.SPIKE_COUNT_FILTERS.items():
+    for key, (low, high) in metrics.SPIKE_COUNT_FILTERS.items():
         stats[f"fraction_kept_by_{key}"] = float(np.mean((counts >= low) & (counts <= high)))
     return stats
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import morphology
-from .errors import ConfigError
-from .paths import MECHANISMS_DIR, NEURON_MODEL_DIR
+from neuron_as_dnn.errors import ConfigError
+from neuron_as_dnn.paths import MECHANISMS_DIR, NEURON_MODEL_DIR
+from neuron_as_dnn.simulation import morphology
 
 log = logging.getLogger(__name__)
 

@@ -178,16 +178,28 @@ def doubly_stochastic_spikes(rates_per_interval: np.ndarray, interval_ms: int, s
     return rng.random(rates.shape) < intensity
 
 
-def _draw_interval_and_sigma(rng, interval_options_ms, interval_jitter, sigma_options_ms, sigma_jitter):
+def _draw_timescales(rng, duration_ms, interval_options_ms, interval_jitter, sigma_options_ms, sigma_jitter):
+    """(rate interval, smoothing sigma, number of intervals) of one simulation, the first draws of its seed."""
+    if duration_ms <= 0:
+        raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
     _check_jittered_options("interval_options_ms", interval_options_ms, interval_jitter)
     _check_jittered_options("sigma_options_ms", sigma_options_ms, sigma_jitter)
     interval_ms = draw_jittered_option(interval_options_ms, interval_jitter, rng)
     sigma_ms = draw_jittered_option(sigma_options_ms, sigma_jitter, rng)
-    return interval_ms, sigma_ms
+    return interval_ms, sigma_ms, math.ceil(duration_ms / interval_ms)
 
 
 def _spatial_factors(rng: np.random.Generator, num_rows: int, num_intervals: int) -> np.ndarray:
     return rng.uniform(0.5, 1.5, size=(num_rows, num_intervals))
+
+
+def _modulated_spikes(ex_rates: np.ndarray, inh_rates: np.ndarray, interval_ms: int, sigma_ms: int,
+                      duration_ms: int, rng: np.random.Generator) -> np.ndarray:
+    """Every row's rates times its own U(0.5, 1.5) factor per interval, then the spikes (excitatory rows
+    first). The order of the draws is part of what a seed means: same seed, same inputs."""
+    ex_rates = ex_rates * _spatial_factors(rng, *ex_rates.shape)
+    inh_rates = inh_rates * _spatial_factors(rng, *inh_rates.shape)
+    return doubly_stochastic_spikes(np.concatenate([ex_rates, inh_rates]), interval_ms, sigma_ms, duration_ms, rng)
 
 
 def generate_l5pc_inputs(segment_lengths_um: Sequence[float], segment_types: Sequence[str], duration_ms: int,
@@ -209,12 +221,8 @@ def generate_l5pc_inputs(segment_lengths_um: Sequence[float], segment_types: Seq
     unknown = set(types.tolist()) - set(SEGMENT_TYPES)
     if unknown:
         raise ValueError(f"segment_types: unknown types {sorted(unknown)}; expected {SEGMENT_TYPES}")
-    if duration_ms <= 0:
-        raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
-
-    interval_ms, sigma_ms = _draw_interval_and_sigma(rng, interval_options_ms, interval_jitter,
-                                                     sigma_options_ms, sigma_jitter)
-    num_intervals = math.ceil(duration_ms / interval_ms)
+    interval_ms, sigma_ms, num_intervals = _draw_timescales(rng, duration_ms, interval_options_ms, interval_jitter,
+                                                            sigma_options_ms, sigma_jitter)
     adjusted_lengths = lengths + min_seg_length_um
     ex_rates = np.zeros((len(lengths), num_intervals))
     inh_rates = np.zeros((len(lengths), num_intervals))
@@ -228,10 +236,7 @@ def generate_l5pc_inputs(segment_lengths_um: Sequence[float], segment_types: Seq
         length_share = adjusted_lengths[in_tree, np.newaxis] / (adjusted_lengths[in_tree].sum() * 100.0)
         ex_rates[in_tree] = length_share * ex_counts[np.newaxis, :]
         inh_rates[in_tree] = length_share * inh_counts[np.newaxis, :]
-    ex_rates *= _spatial_factors(rng, *ex_rates.shape)
-    inh_rates *= _spatial_factors(rng, *inh_rates.shape)
-    spikes = doubly_stochastic_spikes(np.concatenate([ex_rates, inh_rates]), interval_ms, sigma_ms,
-                                      duration_ms, rng)
+    spikes = _modulated_spikes(ex_rates, inh_rates, interval_ms, sigma_ms, duration_ms, rng)
     return InputPattern(spikes[:len(lengths)], spikes[len(lengths):], interval_ms, sigma_ms, counts)
 
 
@@ -247,17 +252,11 @@ def generate_if_inputs(num_exc: int, num_inh: int, duration_ms: int, rng: np.ran
     """
     if num_exc < 0 or num_inh < 0:
         raise ValueError(f"num_exc and num_inh must be >= 0, got {num_exc}, {num_inh}")
-    if duration_ms <= 0:
-        raise ValueError(f"duration_ms must be > 0, got {duration_ms}")
-    interval_ms, sigma_ms = _draw_interval_and_sigma(rng, interval_options_ms, interval_jitter,
-                                                     sigma_options_ms, sigma_jitter)
-    num_intervals = math.ceil(duration_ms / interval_ms)
+    interval_ms, sigma_ms, num_intervals = _draw_timescales(rng, duration_ms, interval_options_ms, interval_jitter,
+                                                            sigma_options_ms, sigma_jitter)
     ex_counts, inh_counts = draw_spike_counts(num_intervals, ex_range, inh_diff_range, rng)
     ex_rates = np.broadcast_to(ex_counts / (max(num_exc, 1) * 100.0), (num_exc, num_intervals))
     inh_rates = np.broadcast_to(inh_counts / (max(num_inh, 1) * 100.0), (num_inh, num_intervals))
-    ex_rates = ex_rates * _spatial_factors(rng, num_exc, num_intervals)
-    inh_rates = inh_rates * _spatial_factors(rng, num_inh, num_intervals)
-    spikes = doubly_stochastic_spikes(np.concatenate([ex_rates, inh_rates]), interval_ms, sigma_ms,
-                                      duration_ms, rng)
+    spikes = _modulated_spikes(ex_rates, inh_rates, interval_ms, sigma_ms, duration_ms, rng)
     return InputPattern(spikes[:num_exc], spikes[num_exc:], interval_ms, sigma_ms,
                         {"all_ex": ex_counts, "all_inh": inh_counts})

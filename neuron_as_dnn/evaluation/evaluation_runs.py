@@ -1,7 +1,7 @@
 """The per-model evaluation job behind ``evaluate_CNN_valid.py`` and ``evaluate_CNN_test.py``.
 
 For each chosen checkpoint of each model folder: predict every simulation of the split's data
-(``prediction``), score the predictions (``evaluation.evaluate_predictions``: five spike-count filters,
+(``prediction``), score the predictions (``metrics.evaluate_predictions``: five spike-count filters,
 voltage metrics calibrated and uncalibrated, the spike-timing cross-correlation, random subsets for the test
 set) and write, in the model folder:
 
@@ -13,13 +13,12 @@ set) and write, in the model folder:
   (+ ``list_of_subset_eval_results_dict`` with subsets);
 - ``predictions/<checkpoint>__<split>.npz`` (``prediction.Predictions``).
 
-Then ``<models dir>/evaluation_<split>.csv`` is rewritten from every JSON of that split below the models
-folder, one row per checkpoint (``csv_columns``). See docs/evaluation.md.
+(The paths are ``ModelFolder``'s: ``results_path``, ``predictions_path``.) Then
+``<models dir>/evaluation_<split>.csv`` is rewritten from every JSON of that split in the model folders
+below the models folder, one row per checkpoint (``csv_columns``). See docs/evaluation.md.
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import pickle
@@ -28,13 +27,16 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import dataset, errors, evaluation, models, paths, prediction, utils
-from neuron_as_dnn.model_folder import COMPANION_KEYS, Checkpoint, ModelFolder, read_companion
+from neuron_as_dnn import errors, paths, utils
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.evaluation import metrics, prediction
+from neuron_as_dnn.learning import models
+from neuron_as_dnn.learning.model_folder import Checkpoint, EVALUATION_PICKLE_SUFFIX, ModelFolder
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("valid", "test")
-HEADLINE = evaluation.MAIN_FILTER
+HEADLINE = metrics.MAIN_FILTER
 
 # CSV column -> key of the headline filter's key results, as the original's exploration scripts name them
 METRIC_COLUMNS = {
@@ -50,6 +52,7 @@ METRIC_COLUMNS = {
 UNCALIBRATED_COLUMNS = {f"{column} (uncalibrated)": METRIC_COLUMNS[column]
                         for column in ("soma explained variance %", "soma RMSE", "soma MAE")}
 SUBSET_COLUMNS = {"spikes AUC": "AUC", "soma explained variance %": "soma_explained_variance_percent"}
+SUBSET_STATISTICS = ("mean", "std")  # columns "<SUBSET_COLUMNS column> <statistic> of subsets"
 MODEL_COLUMNS = ("model_folder", "checkpoint", "synapse_type", "network_type", "depth", "width", "T",
                  "num_parameters", "num_train_samples")
 
@@ -57,20 +60,6 @@ MODEL_COLUMNS = ("model_folder", "checkpoint", "synapse_type", "network_type", "
 # ---------------------------------------------------------------------------------------------------------
 # Files of one checkpoint
 # ---------------------------------------------------------------------------------------------------------
-
-def results_path(folder: ModelFolder, checkpoint_name: str, split: str, suffix: str = ".json") -> Path:
-    return folder.evaluation_dir / f"{checkpoint_name}__{split}{suffix}"
-
-
-def checkpoint_companion(folder: ModelFolder, checkpoint: Checkpoint) -> dict:
-    """The four dicts as they were when the checkpoint was saved (its history stops there); the folder's
-    when the checkpoint has no companion pickle."""
-    if checkpoint.companion_path is not None:
-        companion = read_companion(checkpoint.companion_path)
-        return {key: companion[key] for key in COMPANION_KEYS}
-    return {"data_dict": folder.data_dict, "architecture_dict": folder.architecture,
-            "learning_schedule_dict": folder.learning_schedule, "training_history_dict": folder.history}
-
 
 def model_description(folder: ModelFolder, model, companion: Mapping[str, Any]) -> dict:
     architecture, history = companion["architecture_dict"] or folder.architecture, companion["training_history_dict"]
@@ -104,18 +93,18 @@ def evaluate_checkpoint(folder: ModelFolder, checkpoint: Checkpoint, data: predi
     predictions, model = prediction.predict_checkpoint(
         folder, checkpoint, data, split, mode=params["prediction_mode"], batch_size=params["batch_size"],
         progress=params["progress"], save=params["save_predictions"])
-    log.info("scoring %d simulations: %d filters%s", predictions.num_simulations, len(evaluation.SPIKE_COUNT_FILTERS),
+    log.info("scoring %d simulations: %d filters%s", predictions.num_simulations, len(metrics.SPIKE_COUNT_FILTERS),
              f", {params['num_subsets']} subsets" if params["num_subsets"] else "")
-    scores = evaluation.evaluate_predictions(
+    scores = metrics.evaluate_predictions(
         predictions.y_spike, predictions.spike_probability, predictions.y_soma_mV, predictions.soma_prediction_mV,
         num_subsets=params["num_subsets"], subset_seed=params["seed"])
-    companion = checkpoint_companion(folder, checkpoint)
+    companion = folder.companion_of(checkpoint)
     record = utils.write_provenance(
-        results_path(folder, checkpoint.name, split), params, model_folder=str(folder.path.resolve()),
+        folder.results_path(checkpoint.name, split), params, model_folder=str(folder.path.resolve()),
         checkpoint=checkpoint.name, split=split, model=model_description(folder, model, companion),
         data={"files": [str(path.resolve()) for path in data.files], "num_simulations": data.num_simulations},
         prediction=predictions.settings.to_dict(), **scores)
-    write_original_pickle(results_path(folder, checkpoint.name, split, ".pickle"), companion, scores)
+    write_original_pickle(folder.results_path(checkpoint.name, split, EVALUATION_PICKLE_SUFFIX), companion, scores)
     log.info("%s: headline AUC %.4f, explained variance %.1f %% (calibrated) / %.1f %% (uncalibrated)",
              checkpoint.name, *(headline_value(record, key, variant) for key, variant in
                                 (("AUC", "calibrated"), ("soma_explained_variance_percent", "calibrated"),
@@ -127,19 +116,24 @@ def evaluate_checkpoint(folder: ModelFolder, checkpoint: Checkpoint, data: predi
 # Choosing models and checkpoints
 # ---------------------------------------------------------------------------------------------------------
 
-def models_root(params: Mapping[str, Any]) -> Path:
-    return Path(params["models_dir"]) if params["models_dir"] else \
-        paths.MODELS_DIR / (params["synapse_type"] or "NMDA")
+def models_root(params: dict) -> Path:
+    """The models folder (default ``models/<synapse_type>/``, NMDA when unset), written back into ``params`` so
+    that every record holds the folder used."""
+    if not params["models_dir"]:
+        params["models_dir"] = str(paths.MODELS_DIR / (params["synapse_type"] or "NMDA"))
+    return Path(params["models_dir"])
 
 
-def select_model_folders(root: Path, synapse_type: str | None) -> list[ModelFolder]:
-    """The model folders at or below ``root``, of ``synapse_type`` when given (AMPA excludes AMPA_SK)."""
-    if not root.is_dir():
-        raise errors.MissingFileError(f"{root} does not exist: train a model into it with fit_CNN.py, or point "
-                                      "--models-dir at a model folder (or a folder of them)")
-    folders = ModelFolder.find_all(root)
+def find_model_folders(root: Path) -> list[ModelFolder]:
+    """Every model folder at or below ``root``."""
+    return ModelFolder.find_all(root, missing=f"{root} does not exist: train a model into it with fit_CNN.py, or "
+                                              "point --models-dir at a model folder (or a folder of them)")
+
+
+def select_model_folders(folders: Sequence[ModelFolder], root: Path, synapse_type: str | None) -> list[ModelFolder]:
+    """The ``folders`` (found at or below ``root``) of ``synapse_type`` when given (AMPA excludes AMPA_SK)."""
     if synapse_type is None:
-        return folders
+        return list(folders)
     chosen = [folder for folder in folders if folder.synapse_type == synapse_type]
     if not chosen:
         found = sorted({folder.synapse_type for folder in folders})
@@ -149,7 +143,7 @@ def select_model_folders(root: Path, synapse_type: str | None) -> list[ModelFold
 
 
 def data_folder(params: Mapping[str, Any], folder: ModelFolder, split: str) -> Path:
-    return Path(params["data_dir"]) if params["data_dir"] else paths.DATA_DIR / f"L5PC_{folder.synapse_type}_{split}"
+    return Path(params["data_dir"]) if params["data_dir"] else paths.dataset_dir(folder.synapse_type, split)
 
 
 def headline_value(record: Mapping[str, Any], key: str, variant: str = "calibrated") -> float:
@@ -161,7 +155,7 @@ def best_validation_checkpoint(folder: ModelFolder) -> Checkpoint:
     """The checkpoint with the best headline validation AUC, or the latest when none was evaluated."""
     scored = []
     for checkpoint in folder.checkpoints():
-        path = results_path(folder, checkpoint.name, "valid")
+        path = folder.results_path(checkpoint.name, "valid")
         if path.is_file():
             auc = headline_value(utils.read_json(path), "AUC")
             if math.isfinite(auc):
@@ -204,7 +198,7 @@ def not_yet_evaluated(chosen: Sequence[tuple[ModelFolder, Checkpoint]], split: s
     (another data folder, or a folder that has grown) are redone, so that they always describe that data."""
     todo, done = [], 0
     for folder, checkpoint in chosen:
-        path = results_path(folder, checkpoint.name, split)
+        path = folder.results_path(checkpoint.name, split)
         if params["re_evaluate"] or not path.is_file():
             todo.append((folder, checkpoint))
         elif sorted(utils.read_json(path)["data"]["files"]) != _current_files(data_folder(params, folder, split)):
@@ -238,7 +232,7 @@ def check_before_work(todo: Iterable[tuple[ModelFolder, Checkpoint]], split: str
         if location not in data:
             data[location] = prediction.open_evaluation_data(location, cache_dir=params["cache_dir"], what=split,
                                                              progress=params["progress"])
-            evaluation.check_main_filter(data[location].y_spike, what=str(location))
+            metrics.check_main_filter(data[location].y_spike, what=str(location))
         if folder.num_input_channels != data[location].num_channels:
             raise errors.UserError(f"the model {folder.name} takes {folder.num_input_channels} input channels but "
                                    f"the files of {location} have {data[location].num_channels}")
@@ -252,7 +246,7 @@ def check_before_work(todo: Iterable[tuple[ModelFolder, Checkpoint]], split: str
 def csv_columns(split: str) -> list[str]:
     columns = [*MODEL_COLUMNS, *METRIC_COLUMNS, *UNCALIBRATED_COLUMNS]
     if split == "test":
-        columns += [f"{column} {statistic} of subsets" for column in SUBSET_COLUMNS for statistic in ("mean", "std")]
+        columns += [f"{column} {statistic} of subsets" for column in SUBSET_COLUMNS for statistic in SUBSET_STATISTICS]
     return columns
 
 
@@ -266,28 +260,33 @@ def csv_row(record: Mapping[str, Any], root: Path) -> dict:
            "num_train_samples": model["num_train_samples"]}
     row.update({column: headline_value(record, key) for column, key in METRIC_COLUMNS.items()})
     row.update({column: headline_value(record, key, "uncalibrated") for column, key in UNCALIBRATED_COLUMNS.items()})
-    row.update(subset_statistics(record))
+    row.update(subset_statistics(record.get("subsets") or []))
     return row
 
 
-def subset_statistics(record: Mapping[str, Any]) -> dict:
-    """Mean and standard deviation (numpy's, as the original) over the subsets of the headline AUC and
-    calibrated explained variance; {} without subsets."""
-    subsets = [subset[HEADLINE]["calibrated"] for subset in record.get("subsets", [])
-               if subset[HEADLINE]["calibrated"] is not None]
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def subset_statistics(subsets: Sequence[Mapping[str, Any]], filter_key: str = HEADLINE) -> dict:
+    """``"<column> mean of subsets"`` and ``"<column> std of subsets"`` (population, numpy's, as the original)
+    of the ``SUBSET_COLUMNS`` over the subsets' calibrated results of ``filter_key`` (a missing value is NaN);
+    {} when no subset has results for that filter."""
+    scored = [subset[filter_key]["calibrated"] for subset in subsets
+              if (subset.get(filter_key) or {}).get("calibrated") is not None]
     statistics = {}
-    for column, key in SUBSET_COLUMNS.items() if subsets else ():
-        values = [results[key] for results in subsets]
-        statistics[f"{column} mean of subsets"] = np.mean(values)
-        statistics[f"{column} std of subsets"] = np.std(values)
+    for column, key in SUBSET_COLUMNS.items() if scored else ():
+        values = np.asarray([_number(results.get(key)) for results in scored], dtype=float)
+        statistics[f"{column} mean of subsets"] = float(values.mean())
+        statistics[f"{column} std of subsets"] = float(values.std())
     return statistics
 
 
-def read_records(root: Path, split: str) -> list[dict]:
-    """Every ``__<split>.json`` of the model folders at or below ``root``; unreadable ones are skipped."""
+def read_records(folders: Iterable[ModelFolder], split: str) -> list[dict]:
+    """Every ``__<split>.json`` of the model ``folders``; unreadable ones are skipped."""
     records = []
-    for folder in ModelFolder.find_all(root):
-        for path in sorted(folder.evaluation_dir.glob(f"*__{split}.json")):
+    for folder in folders:
+        for path in folder.result_files(split):
             try:
                 record = utils.read_json(path)
                 record["model_folder"] = str(folder.path)  # the folder may have moved since
@@ -297,17 +296,12 @@ def read_records(root: Path, split: str) -> list[dict]:
     return records
 
 
-def write_results_csv(root: Path, split: str) -> tuple[Path, list[dict]]:
-    """Rewrite ``<root>/evaluation_<split>.csv`` whole from the JSON results (atomically)."""
-    rows = [csv_row(record, root) for record in read_records(root, split)]
+def write_results_csv(root: Path, split: str, folders: Iterable[ModelFolder]) -> tuple[Path, list[dict]]:
+    """Rewrite ``<root>/evaluation_<split>.csv`` whole (atomically) from the JSON results of ``folders``: every
+    model folder at or below ``root`` (``find_model_folders``), so that it lists every evaluated checkpoint."""
+    rows = [csv_row(record, root) for record in read_records(folders, split)]
     rows.sort(key=lambda row: (row["model_folder"], row["checkpoint"]))
-    text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=csv_columns(split), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path = root / f"evaluation_{split}.csv"
-    with utils.atomic_write(path, "w") as handle:
-        handle.write(text.getvalue())
+    path = utils.write_csv(root / f"evaluation_{split}.csv", rows, csv_columns(split))
     log.info("%d checkpoint(s) in %s", len(rows), path)
     return path, rows
 
@@ -324,7 +318,8 @@ def format_table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) 
     return "\n".join(lines)
 
 
-SUMMARY_TABLE = {"checkpoint": "checkpoint", "AUC": "spikes AUC", "D'": "spikes D prime",
+# the validation printout, one line per checkpoint (heading -> CSV column)
+PRINTED_CHECKPOINT_COLUMNS = {"checkpoint": "checkpoint", "AUC": "spikes AUC", "D'": "spikes D prime",
                  "TP@0.25%FP": "spikes TP @ 0.25% FP", "expl.var.%": "soma explained variance %",
                  "(uncal.)": "soma explained variance % (uncalibrated)", "RMSE": "soma RMSE",
                  "RMSE (uncal.)": "soma RMSE (uncalibrated)"}
@@ -334,20 +329,20 @@ MAX_TABLE_ROWS = 20
 def print_valid_table(rows: list[dict], csv_path: Path) -> None:
     best = sorted(rows, key=lambda row: -np.nan_to_num(row["spikes AUC"], nan=-1.0))[:MAX_TABLE_ROWS]
     print(f"validation, spikes in [0,24] (best {len(best)} of {len(rows)} checkpoints, all in {csv_path}):")
-    print(format_table(best, SUMMARY_TABLE))
+    print(format_table(best, PRINTED_CHECKPOINT_COLUMNS))
 
 
 def print_test_headline(records: Sequence[Mapping[str, Any]]) -> None:
     keys = {"AUC": "AUC", "D'": "D_prime", "TP@0.25%FP": "TP @ 0.0025 FP", "TP@0.1%FP": "TP @ 0.0010 FP",
             "expl.var.%": "soma_explained_variance_percent", "RMSE mV": "soma_RMSE", "MAE mV": "soma_MAE"}
     for record in records:
-        rows = [{"voltage": variant, **record["results"][HEADLINE][variant]} for variant in evaluation.VOLTAGE_VARIANTS
+        rows = [{"voltage": variant, **record["results"][HEADLINE][variant]} for variant in metrics.VOLTAGE_VARIANTS
                 if record["results"][HEADLINE][variant] is not None]
         kept = record["results"][HEADLINE]["num_simulations"]
         print(f"\ntest, spikes in [0,24] ({kept} of {record['data']['num_simulations']} simulations): "
               f"{record['checkpoint']}")
         print(format_table(rows, {"voltage": "voltage", **keys}))
-        statistics = subset_statistics(record)
+        statistics = subset_statistics(record.get("subsets") or [])
         if statistics:
             print(f"{len(record['subsets'])} subsets of {record['subset_fraction']:.0%}: AUC "
                   f"{statistics['spikes AUC mean of subsets']:.4f} ± {statistics['spikes AUC std of subsets']:.4f}, "
@@ -367,7 +362,8 @@ def run(params: dict, split: str) -> dict:
     if params["num_subsets"] < 0:
         raise errors.bad_parameter("num_subsets", f"must be 0 or more, got {params['num_subsets']}")
     root = models_root(params)
-    folders = select_model_folders(root, params["synapse_type"])
+    found = find_model_folders(root)
+    folders = select_model_folders(found, root, params["synapse_type"])
     chosen = choose_checkpoints(folders, split, params)
     todo = not_yet_evaluated(chosen, split, params)
     data = check_before_work(todo, split, params)
@@ -376,13 +372,13 @@ def run(params: dict, split: str) -> dict:
                  len({folder.path for folder, _ in todo}), split)
     records = [evaluate_checkpoint(folder, checkpoint, data[data_folder(params, folder, split)], split, params)
                for folder, checkpoint in todo]
-    csv_path, rows = write_results_csv(root, split)
+    csv_path, rows = write_results_csv(root, split, found)
     if split == "valid":
         print_valid_table(rows, csv_path)
     else:
-        print_test_headline([utils.read_json(results_path(folder, checkpoint.name, split))
+        print_test_headline([utils.read_json(folder.results_path(checkpoint.name, split))
                              for folder, checkpoint in chosen])
     return {"records": records, "csv": csv_path, "rows": rows}
 
 
-PARAMS_CHOICES = {"synapse_type": ["NMDA", "AMPA", "AMPA_SK"], "prediction_mode": list(prediction.PREDICTION_MODES)}
+PARAMS_CHOICES = {"synapse_type": list(dataset.SYNAPSE_TYPES), "prediction_mode": list(prediction.PREDICTION_MODES)}

@@ -30,7 +30,8 @@ import numpy as np
 import scipy.signal
 from tqdm.auto import tqdm
 
-from neuron_as_dnn import synaptic_inputs, utils
+from neuron_as_dnn import utils
+from neuron_as_dnn.simulation import synaptic_inputs
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,8 @@ layout.
 The protocol (thresholds, columns, sorting, envelopes) is the original's, described in docs/evaluation.md
 (sections "Model selection" and "Accuracy versus complexity"); the export layout is in
 docs/model_folder.md ("The authors' layout"). Tables are lists of dicts keyed by the original's column
-names, written and read with the csv module.
+names, written with ``utils.write_csv`` and read with the csv module. Where results and checkpoint files lie,
+and how they are named, is ``learning.model_folder``'s.
 """
 from __future__ import annotations
 
@@ -21,11 +22,15 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import errors, evaluation, evaluation_runs, utils
+from neuron_as_dnn import errors, utils
+from neuron_as_dnn.data import dataset
+from neuron_as_dnn.evaluation import evaluation_runs, metrics
+from neuron_as_dnn.learning import model_folder
+from neuron_as_dnn.learning.model_folder import Checkpoint, ModelFolder
 
 log = logging.getLogger(__name__)
 
-SYNAPSE_TYPES = ("NMDA", "AMPA", "AMPA_SK")  # plotting and grouping order
+SYNAPSE_TYPES = dataset.SYNAPSE_TYPES  # plotting and grouping order
 
 # ---- columns -----------------------------------------------------------------------------------------------
 # The original's "right order" of columns, then ours: the raw (uncalibrated) voltage metrics and the folder.
@@ -55,14 +60,13 @@ MODEL_FIELDS = {
 # column -> key-results key: the original's names, shared with the evaluation job's CSV
 METRIC_FIELDS = evaluation_runs.METRIC_COLUMNS
 UNCALIBRATED_FIELDS = evaluation_runs.UNCALIBRATED_COLUMNS
-# the flat layout of docs/evaluation.md names the raw voltage metrics with this suffix
-RAW_SUFFIX = " (no rescaling)"
 
 INT_COLUMNS = {column for column, (_, kind) in MODEL_FIELDS.items() if kind is int}
 STR_COLUMNS = {"biophysical_model_type", "NN_model_type", "full model filename", "model folder"}
 
-# what the scripts print at the end (heading -> column): the architecture, its training, the headline metrics
-SUMMARY_TABLE = {"type": "biophysical_model_type", "NN": "NN_model_type", "D": "NN_depth", "W": "NN_width",
+# what the scripts print at the end, one line per model (heading -> column): the architecture, its training,
+# the headline metrics
+PRINTED_MODEL_COLUMNS = {"type": "biophysical_model_type", "NN": "NN_model_type", "D": "NN_depth", "W": "NN_width",
                  "T": "NN_input_time_window", "samples": "NN_num_train_samples", "AUC": "spikes AUC",
                  "D'": "spikes D prime", "TP@0.25%FP": "spikes TP @ 0.25% FP",
                  "expl.var.%": "soma explained variance %", "RMSE": "soma RMSE"}
@@ -81,66 +85,28 @@ SELECT_BY = {"AUC": ("spikes AUC", True), "RMSE": ("soma RMSE", False)}  # name 
 # Reading evaluation results
 # ---------------------------------------------------------------------------------------------------------
 
-def result_files(root: str | os.PathLike, split: str) -> list[Path]:
-    """Every ``evaluation/<checkpoint>__<split>.json`` below ``root``, sorted (so every run sees one order)."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    return sorted(path for path in root.rglob(f"evaluation/*__{split}.json") if not path.name.startswith("."))
-
-
 def _filter_metrics(entry: Mapping[str, Any] | None, variant: str) -> Mapping[str, Any] | None:
-    """Key results of one filter, for ``calibrated`` or ``uncalibrated`` voltage metrics; also reads the flat
-    layout where the raw voltage metrics carry the suffix " (no rescaling)"."""
-    if entry is None:
-        return None
-    if "calibrated" in entry:
-        return entry.get(variant)
-    if variant == "calibrated":
-        return entry
-    return {key: entry.get(key + RAW_SUFFIX, math.nan) for key in UNCALIBRATED_FIELDS.values()}
+    """Key results of one filter, for ``calibrated`` or ``uncalibrated`` voltage metrics."""
+    return None if entry is None else entry.get(variant)
 
 
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _subset_statistics(subsets: Sequence[Mapping[str, Any]], filter_key: str) -> dict:
-    """Mean and (population, as the original's np.std) standard deviation over the subsets' results."""
-    values = {column: [] for column in evaluation_runs.SUBSET_COLUMNS}
-    for subset in subsets:
-        metrics = _filter_metrics(subset.get(filter_key), "calibrated")
-        if metrics is None:  # an empty filter in this subset
-            continue
-        for column, key in evaluation_runs.SUBSET_COLUMNS.items():
-            values[column].append(_number(metrics.get(key)))
-    statistics = {}
-    for column, numbers in values.items():
-        numbers = np.asarray(numbers, dtype=float)
-        statistics[f"{column} mean of subsets"] = float(numbers.mean()) if numbers.size else math.nan
-        statistics[f"{column} std of subsets"] = float(numbers.std()) if numbers.size else math.nan
-    return statistics
-
-
-def checkpoint_name_of(result: Mapping[str, Any], path: Path, split: str) -> str:
-    """The checkpoint's name: from the result's ``checkpoint`` entry (a name or a file path), else the file's."""
-    checkpoint = result.get("checkpoint")
-    if checkpoint:
-        name = Path(str(checkpoint)).name
-        for suffix in (".keras", ".h5", ".pickle"):
-            name = name.removesuffix(suffix)
-        return name.removesuffix("_model")
-    return path.name.removesuffix(f"__{split}.json")
+# the test table's subset columns: NaN for a model without subset results
+SUBSET_STATISTIC_COLUMNS = [f"{column} {statistic} of subsets" for column in evaluation_runs.SUBSET_COLUMNS
+                            for statistic in evaluation_runs.SUBSET_STATISTICS]
 
 
 def row_from_result(result: Mapping[str, Any], path: str | os.PathLike, split: str,
-                    filter_key: str = evaluation.MAIN_FILTER) -> dict:
+                    filter_key: str = metrics.MAIN_FILTER) -> dict:
     """One table row (the original's columns) from an evaluation result read from ``path``."""
     path = Path(path)
     model = result.get("model")
     entry = (result.get("results") or {}).get(filter_key)
-    metrics = _filter_metrics(entry, "calibrated")
-    if not isinstance(model, Mapping) or metrics is None:
+    scores = _filter_metrics(entry, "calibrated")
+    if not isinstance(model, Mapping) or scores is None:
         raise errors.FileContentError(path, f"not an evaluation result with a 'model' entry and usable {filter_key} "
                                             "results; rerun evaluate_CNN_valid.py / evaluate_CNN_test.py")
     row: dict[str, Any] = {}
@@ -150,9 +116,9 @@ def row_from_result(result: Mapping[str, Any], path: str | os.PathLike, split: s
             raise errors.FileContentError(path, f"the 'model' entry lacks {key!r}")
         row[column] = None if value is None else kind(value)
     for column, key in METRIC_FIELDS.items():
-        row[column] = _number(metrics.get(key))
+        row[column] = _number(scores.get(key))
     if math.isnan(row["spikes D prime"]) and not math.isnan(row["spikes AUC"]):
-        row["spikes D prime"] = evaluation.spike_d_prime(row["spikes AUC"])
+        row["spikes D prime"] = metrics.spike_d_prime(row["spikes AUC"])
     raw = _filter_metrics(entry, "uncalibrated") or {}
     for column, key in UNCALIBRATED_FIELDS.items():
         row[column] = _number(raw.get(key))
@@ -160,10 +126,12 @@ def row_from_result(result: Mapping[str, Any], path: str | os.PathLike, split: s
         subsets = result.get("subsets") or []
         if not subsets:
             log.warning("%s: no subset results, so no error bars for this model", path)
-        row.update(_subset_statistics(subsets, filter_key))
-    row["full model filename"] = checkpoint_name_of(result, path, split)
+        row.update(dict.fromkeys(SUBSET_STATISTIC_COLUMNS, math.nan))
+        row.update(evaluation_runs.subset_statistics(subsets, filter_key))
+    # the result's checkpoint entry (a name, or a file path), else the result file's name
+    row["full model filename"] = model_folder.checkpoint_name(result.get("checkpoint") or path, split)
     # the folder holding evaluation/, where the result was found (the recorded path may be another machine's)
-    row["model folder"] = str(path.absolute().parent.parent)
+    row["model folder"] = str(model_folder.folder_of_result(path.absolute()))
     return row
 
 
@@ -177,16 +145,16 @@ def _is_inside(path: Path, folder: Path | None) -> bool:
         return False
 
 
-def collect_results(root: str | os.PathLike, split: str, filter_key: str = evaluation.MAIN_FILTER,
+def collect_results(root: str | os.PathLike, split: str, filter_key: str = metrics.MAIN_FILTER,
                     prefer_outside: str | os.PathLike | None = None) -> list[dict]:
     """One row per evaluated checkpoint below ``root``.
 
     A checkpoint evaluated in two places (its training folder and its export under ``best_models/``) gives
     one row, the one found outside ``prefer_outside``. Raises ``MissingFileError`` when nothing is found."""
     root = Path(root)
-    paths = result_files(root, split)
+    paths = model_folder.find_result_files(root, split)
     if not paths:
-        raise errors.MissingFileError(f"no evaluation results (evaluation/*__{split}.json) under {root}: "
+        raise errors.MissingFileError(f"no evaluation results ({model_folder.result_pattern(split)}) under {root}: "
                                       f"run evaluate_CNN_{split}.py first, or point --models-dir at the models")
     prefer_outside = Path(prefer_outside) if prefer_outside is not None else None
     rows: dict[str, dict] = {}
@@ -389,23 +357,10 @@ def envelopes_by_type(rows: Iterable[dict], x_column: str, y_column: str,
 # CSV
 # ---------------------------------------------------------------------------------------------------------
 
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)  # full precision, and "nan" for NaN
-    return str(value)
-
-
 def write_table(path: str | os.PathLike, rows: Iterable[dict], columns: Sequence[str]) -> Path:
-    """Write ``rows`` as CSV with a header of ``columns`` (atomic; missing entries left empty)."""
-    path = Path(path)
-    with utils.atomic_write(path, "w") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_csv_value(row.get(column)) for column in columns])
-    return path
+    """A model table (``VALID_COLUMNS`` or ``TEST_COLUMNS``) as CSV: ``utils.write_csv``, read back by
+    ``read_table``."""
+    return utils.write_csv(path, rows, columns)
 
 
 def _parse(column: str, text: str) -> Any:
@@ -423,8 +378,9 @@ def read_table(path: str | os.PathLike) -> list[dict]:
 
 
 def summary_table(rows: Sequence[dict], extra: Mapping[str, str] | None = None) -> str:
-    """The rows as a plain-text table of ``SUMMARY_TABLE`` (and ``extra``: heading -> column), for the terminal."""
-    return evaluation_runs.format_table(rows, {**SUMMARY_TABLE, **(extra or {})})
+    """The rows as a plain-text table of ``PRINTED_MODEL_COLUMNS`` (and ``extra``: heading -> column), for the
+    terminal."""
+    return evaluation_runs.format_table(rows, {**PRINTED_MODEL_COLUMNS, **(extra or {})})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -440,36 +396,6 @@ def export_folder_name(row: Mapping[str, Any]) -> str:
             f"{row['NN_depth']}x{row['NN_width']}x{row['NN_input_time_window']}")
 
 
-@dataclasses.dataclass
-class CheckpointFiles:
-    """A checkpoint's files in a model folder (ours: ``checkpoints/<name>.*``; the authors': ``<name>_*``)."""
-
-    keras: Path | None
-    h5: Path | None
-    training_pickle: Path | None
-    evaluation_pickle: Path | None
-
-    @property
-    def model(self) -> Path | None:
-        return self.keras or self.h5
-
-
-def _first_file(*candidates: Path) -> Path | None:
-    return next((path for path in candidates if path.is_file()), None)
-
-
-def find_checkpoint_files(folder: str | os.PathLike, name: str, split: str = "valid") -> CheckpointFiles:
-    folder = Path(folder)
-    bases = (folder / "checkpoints" / name, folder / name)
-    return CheckpointFiles(
-        keras=_first_file(*(base.with_name(base.name + ".keras") for base in bases)),
-        h5=_first_file(*(base.with_name(base.name + ".h5") for base in bases), folder / f"{name}_model.h5"),
-        training_pickle=_first_file(*(base.with_name(base.name + ".pickle") for base in bases),
-                                    folder / f"{name}_training.pickle"),
-        # the evaluation's own pickle; never the training pickle (the original's copy bug)
-        evaluation_pickle=_first_file(folder / "evaluation" / f"{name}__{split}.pickle"))
-
-
 def _copy(source: Path, destination: Path) -> None:
     with open(source, "rb") as src, utils.atomic_write(destination, "wb") as dst:
         shutil.copyfileobj(src, dst)
@@ -481,7 +407,7 @@ def write_weights_file(model_h5: str | os.PathLike, destination: str | os.PathLi
     ``.weights.h5`` suffix, so the groups are copied with h5py instead."""
     import h5py
 
-    from neuron_as_dnn import models
+    from neuron_as_dnn.learning import models
 
     destination = Path(destination)
     tmp = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
@@ -501,16 +427,9 @@ def write_weights_file(model_h5: str | os.PathLike, destination: str | os.PathLi
     return destination
 
 
-def _architecture_of(folder: Path, files: CheckpointFiles) -> dict | None:
-    from neuron_as_dnn import safe_pickle
-
-    if files.training_pickle is not None:
-        companion = safe_pickle.load(files.training_pickle, "model companion pickle")
-        if isinstance(companion, Mapping) and "architecture_dict" in companion:
-            return dict(companion["architecture_dict"])
-    if (folder / "architecture.json").is_file():
-        return utils.read_json(folder / "architecture.json")
-    return None
+def _architecture_of(source: ModelFolder, checkpoint: Checkpoint) -> dict:
+    """The architecture saved with ``checkpoint`` (for the ``.h5`` written from its ``.keras``)."""
+    return source.companion_of(checkpoint)["architecture_dict"]
 
 
 def _foreign_files(folder: Path, name: str) -> list[str]:
@@ -544,50 +463,58 @@ def export_best_model(row: Mapping[str, Any], out_dir: str | os.PathLike, params
                       split: str = "valid") -> Path | None:
     """Write the row's checkpoint to ``out_dir/<TYPE>_<NN>__DxWxT_<D>x<W>x<T>/`` in the authors' layout.
 
-    Files: ``<name>_model.h5`` (the checkpoint's ``.h5``, or one written from the ``.keras``),
-    ``<name>_weights.h5`` (Keras 2 ``save_weights`` layout), ``<name>_json.json`` (the ``to_json()`` string,
-    JSON-encoded once more, as the original), ``<name>_training.pickle``, ``<name>_evaluation.pickle`` (the
-    evaluation's pickle ``evaluation/<name>__<split>.pickle``), ``evaluation/<name>__<split>.json`` and
-    ``export.json`` (provenance, written last). Returns the folder, or None when nothing was exported."""
-    from neuron_as_dnn import models
+    Files (``model_folder.authors_file``): ``<name>_model.h5`` (the checkpoint's ``.h5``, or one written from
+    the ``.keras``), ``<name>_weights.h5`` (Keras 2 ``save_weights`` layout), ``<name>_json.json`` (the
+    ``to_json()`` string, JSON-encoded once more, as the original), ``<name>_training.pickle``,
+    ``<name>_evaluation.pickle`` (the evaluation's pickle ``evaluation/<name>__<split>.pickle``),
+    ``evaluation/<name>__<split>.json`` and ``export.json`` (provenance, written last). Returns the folder, or
+    None when nothing was exported."""
+    from neuron_as_dnn.learning import models
 
     name = row["full model filename"]
-    source = Path(row["model folder"])
+    source = ModelFolder.at(row["model folder"])  # where the result was found; its model files may be missing
     target = Path(out_dir) / export_folder_name(row)
-    if _is_inside(source, target):
+    if _is_inside(source.path, target):
         log.info("%s is already in the export folder %s", name, target)
         return None
-    files = find_checkpoint_files(source, name, split)
-    if files.model is None:
-        log.warning("%s: no model file of checkpoint %s (looked for checkpoints/%s.keras and .h5); not exported",
-                    source, name, name)
+    checkpoint = source.checkpoint_files(name)
+    if checkpoint is None:
+        log.warning("%s: no model file of checkpoint %s (looked for %s.keras and .h5, and %s); not exported",
+                    source.path, name, source.checkpoints_dir / name,
+                    model_folder.authors_file(source.path, name, "model").name)
         return None
     if not _prepare_export_folder(target, name):
         return None
     target.mkdir(parents=True, exist_ok=True)
 
-    model = models.load_model_file(files.model)
-    model_h5 = target / f"{name}_model.h5"
-    if files.h5 is not None:
-        _copy(files.h5, model_h5)
+    def exported(kind: str) -> Path:
+        return model_folder.authors_file(target, name, kind)
+
+    model = models.load_model_file(checkpoint.model_path)
+    if checkpoint.h5_path is not None:
+        _copy(checkpoint.h5_path, exported("model"))
     else:
-        models.save_model_files(model, target / f"{name}_model", _architecture_of(source, files), formats=("h5",))
-    write_weights_file(model_h5, target / f"{name}_weights.h5")
-    with utils.atomic_write(target / f"{name}_json.json", "w") as handle:
+        models.save_model_files(model, exported("model").with_suffix(""), _architecture_of(source, checkpoint),
+                                formats=("h5",))
+    write_weights_file(exported("model"), exported("weights"))
+    with utils.atomic_write(exported("json"), "w") as handle:
         json.dump(model.to_json(), handle)
-    if files.training_pickle is not None:
-        _copy(files.training_pickle, target / f"{name}_training.pickle")
+    if checkpoint.companion_path is not None:
+        _copy(checkpoint.companion_path, exported("training"))
     else:
-        log.warning("%s: checkpoint %s has no companion pickle; %s_training.pickle not written", source, name, name)
-    if files.evaluation_pickle is not None:
-        _copy(files.evaluation_pickle, target / f"{name}_evaluation.pickle")
+        log.warning("%s: checkpoint %s has no companion pickle; %s not written", source.path, name,
+                    exported("training").name)
+    # the evaluation's own pickle; never the training pickle (the original's copy bug)
+    evaluation_pickle = source.results_path(name, split, model_folder.EVALUATION_PICKLE_SUFFIX)
+    if evaluation_pickle.is_file():
+        _copy(evaluation_pickle, exported("evaluation"))
     else:
-        log.warning("%s: no evaluation/%s__%s.pickle; %s_evaluation.pickle not written (rerun evaluate_CNN_%s.py)",
-                    source, name, split, name, split)
-    result_json = source / "evaluation" / f"{name}__{split}.json"
+        log.warning("%s: no %s; %s not written (rerun evaluate_CNN_%s.py)", source.path,
+                    evaluation_pickle.relative_to(source.path), exported("evaluation").name, split)
+    result_json = source.results_path(name, split)
     if result_json.is_file():
-        _copy(result_json, target / "evaluation" / result_json.name)
-    utils.write_provenance(target / EXPORT_RECORD, params or {}, checkpoint=name, source_folder=str(source),
+        _copy(result_json, ModelFolder(target, "authors").results_path(name, split))
+    utils.write_provenance(target / EXPORT_RECORD, params or {}, checkpoint=name, source_folder=str(source.path),
                            files=sorted(p.name for p in target.iterdir() if p.is_file()))
     log.info("exported %s to %s", name, target)
     return target

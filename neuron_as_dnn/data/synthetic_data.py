@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuron_as_dnn.dataset import HIGH_RES_SAMPLES_PER_MS, NUM_SEGMENTS
+from neuron_as_dnn.data.dataset import HIGH_RES_SAMPLES_PER_MS, NUM_SEGMENTS
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ def write_synthetic_files(folder, seeds, num_simulations: int = 4, duration_ms: 
     ``make_synthetic_experiment`` (``with_dvt``, ``num_segments``, ...)."""
     from pathlib import Path
 
-    from neuron_as_dnn import dataset
+    from neuron_as_dnn.data import dataset
 
     paths = []
     for seed in seeds:

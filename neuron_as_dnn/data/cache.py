@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Protocol
 import numpy as np
 
 from neuron_as_dnn import paths, utils
-from neuron_as_dnn.dataset import (DatasetFormatError, SparseInputs, read_experiment_file, soma_target,
-                                   sparse_inputs, spike_matrix)
+from neuron_as_dnn.data.dataset import (DatasetFormatError, SparseInputs, read_experiment_file, soma_target,
+                                        sparse_inputs, spike_matrix)
 
 log = logging.getLogger(__name__)
 

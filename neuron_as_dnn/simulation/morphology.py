@@ -17,9 +17,9 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from .paths import NEURON_MODEL_DIR
-from .errors import UserError
-from .utils import atomic_write
+from neuron_as_dnn.errors import UserError
+from neuron_as_dnn.paths import NEURON_MODEL_DIR
+from neuron_as_dnn.utils import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -111,10 +111,10 @@ def locate(path: str | os.PathLike | None = None, allow_download: bool = True) -
 
 
 def main(argv=None) -> None:
-    """`python -m neuron_as_dnn.morphology [--source PATH]`: verify the copy in use, or install a verified one."""
+    """`python -m neuron_as_dnn.simulation.morphology [--source PATH]`: verify the copy in use, or install a verified one."""
     import shutil
 
-    from .cli import Script
+    from neuron_as_dnn.cli import Script
 
     def install(params):
         if params["source"]:
@@ -133,7 +133,7 @@ def main(argv=None) -> None:
         progress=True,  # kept for the common block: the download shows no progress bar
         log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
     )
-    script = Script("neuron_as_dnn.morphology", params, description=main.__doc__)
+    script = Script("neuron_as_dnn.simulation.morphology", params, description=main.__doc__)
     script.run(install, argv)
 
 

@@ -14,7 +14,7 @@ block is added to the output shifted by ``K - 1 - j`` ms. That is ``nnz * K * F`
 that ``P`` stays small; the rest of the network (activation of the first layer, BatchNorm, the later layers
 and the three heads) is the model's own layers, called through a Keras sub-model, so it runs on any backend.
 
-    from neuron_as_dnn.sparse_prediction import SparseFirstLayerPredictor
+    from neuron_as_dnn.evaluation.sparse_prediction import SparseFirstLayerPredictor
     predictor = SparseFirstLayerPredictor(model)                        # a model of models.build_model
     spikes, somatic, dendritic = predictor.predict(X)                   # X: dense (sims, T, 1278), as model(X)
     outputs = predictor.predict(pattern.events(), duration_ms=6000)     # or the events of one simulation
@@ -34,7 +34,8 @@ from typing import Any, Mapping
 import numpy as np
 import scipy.sparse
 
-from neuron_as_dnn import errors, models
+from neuron_as_dnn import errors
+from neuron_as_dnn.learning import models
 
 DEFAULT_BLOCK_MS = 1024      # rows of the sparse product at a time: P is block x K x F floats (24 MB for 45 x 128)
 DEFAULT_BATCH_SIZE = 16      # simulations per call of the rest of the network (prediction.DEFAULT_BATCH_SIZE)

@@ -1,8 +1,8 @@
 """The authors' published data and pretrained models: download them from Kaggle and arrange them where the
 scripts look (``data/L5PC_NMDA_{train,valid,test}/`` and ``models/best_models/``).
 
-    python -m neuron_as_dnn.authors_data                       # download (kagglehub or the kaggle tool), then arrange
-    python -m neuron_as_dnn.authors_data --source-dirs ~/Downloads/train-data ~/Downloads/test-data   # arrange only
+    python -m neuron_as_dnn.data.authors_data                       # download (kagglehub or the kaggle tool), then arrange
+    python -m neuron_as_dnn.data.authors_data --source-dirs ~/Downloads/train-data ~/Downloads/test-data   # arrange only
     make authors-data
 
 The two Kaggle datasets (about 115 GB together; the authors' README names them):
@@ -36,14 +36,15 @@ import subprocess
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from neuron_as_dnn import cli, dataset, errors, utils
+from neuron_as_dnn import cli, errors, paths, utils
+from neuron_as_dnn.data import dataset
 
 log = logging.getLogger(__name__)
 
 TRAIN_DATASET = "selfishgene/single-neurons-as-deep-nets-nmda-train-data"
 TEST_DATASET = "selfishgene/single-neurons-as-deep-nets-nmda-test-data"
 DATASET_URL = "https://www.kaggle.com/datasets/{}"
-SPLITS = ("train", "valid", "test")
+SPLITS = dataset.SPLITS
 DATASET_FILE_PATTERN = dataset.dataset_glob_pattern(None, None)   # *_simulationRuns*_secDuration_*
 MODEL_FILE_SUFFIX = "_model.h5"
 ARCHITECTURE_FOLDER = re.compile(r"^(NMDA|AMPA|AMPA_SK)_(TCN|FCN)__DxWxT_\d+x\d+x\d+$")
@@ -169,7 +170,7 @@ def plan_arrangement(roots: Sequence[tuple[Path, str | None]], data_dir: Path, m
                 if not fnmatch.fnmatch(name, DATASET_FILE_PATTERN) or split is None:
                     unplaced.append(source)
                     continue
-                destination = data_dir / f"L5PC_{synapse_type}_{split}" / name
+                destination = paths.dataset_dir(synapse_type, split, data_dir) / name
                 taken = placements.get(destination)
                 if taken is not None and taken.source.stat().st_size == source.stat().st_size:
                     continue
@@ -236,8 +237,8 @@ PARAMS = dict(
     progress=True,  # show a progress bar over the files linked or copied
     log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
-SCRIPT = cli.Script("neuron_as_dnn.authors_data", PARAMS, description=__doc__,
-                    choices={"synapse_type": ["NMDA", "AMPA", "AMPA_SK"]},
+SCRIPT = cli.Script("neuron_as_dnn.data.authors_data", PARAMS, description=__doc__,
+                    choices={"synapse_type": list(dataset.SYNAPSE_TYPES)},
                     types={"download_dir": str, "data_dir": str, "models_dir": str, "source_dirs": str},
                     nargs={"source_dirs": "+", "valid_folders": "*"})
 

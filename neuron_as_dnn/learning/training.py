@@ -22,9 +22,11 @@ from typing import Any, Collection, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import cache, dataset, errors, model_folder, models, paths, utils
-from neuron_as_dnn.dendritic_targets import DVTPCA, fit_dvt_pca_on_files
-from neuron_as_dnn.model_folder import Checkpoint, ModelFolder
+from neuron_as_dnn import errors, paths, utils
+from neuron_as_dnn.data import cache, dataset
+from neuron_as_dnn.learning import model_folder, models
+from neuron_as_dnn.learning.dendritic_targets import DVTPCA, fit_dvt_pca_on_files
+from neuron_as_dnn.learning.model_folder import Checkpoint, ModelFolder
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +158,6 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise errors.bad_parameter(key, f"must be positive, got {params[key]!r}")
     if not params["save_formats"] or set(params["save_formats"]) - set(SAVE_FORMATS):
         raise errors.bad_parameter("save_formats", f"choose from {list(SAVE_FORMATS)}, got {params['save_formats']}")
-    if params["synapse_type"] not in SYNAPSE_PRESETS:
-        raise errors.bad_parameter("synapse_type", f"choose one of {list(SYNAPSE_PRESETS)}")
     expand_learning_schedule(params)
     if not params["resume_from"]:  # a resumed run keeps its saved architecture
         architecture_from_params(params)
@@ -166,12 +166,12 @@ def check_params(params: Mapping[str, Any]) -> None:
 def resolve_folders(params: Mapping[str, Any]) -> dict:
     """Absolute folders (so that the recorded file lists stay valid from any working directory); the unset
     ones from the synapse type: ``data/L5PC_<TYPE>_<split>/`` and ``models/<TYPE>/``."""
-    resolved = dict(params)
+    resolved = copy.copy(params)  # a copy that keeps what cli.Parameters carries (the invocation)
     synapse_type = params["synapse_type"]
     for split in ("train", "valid", "test"):
         key = f"{split}_data_dir"
-        resolved[key] = os.path.abspath(params[key] or paths.DATA_DIR / f"L5PC_{synapse_type}_{split}")
-    resolved["out_dir"] = os.path.abspath(params["out_dir"] or paths.MODELS_DIR / synapse_type)
+        resolved[key] = os.path.abspath(params[key] or paths.dataset_dir(synapse_type, split))
+    resolved["out_dir"] = os.path.abspath(params["out_dir"] or paths.models_dir(synapse_type))
     if params["cache_dir"]:
         resolved["cache_dir"] = os.path.abspath(params["cache_dir"])
     return resolved
@@ -290,7 +290,7 @@ class TrainingRun:
         return end if stop_after is None else min(end, self.start_epoch + stop_after)
 
     def batches_per_file(self, file_load: float, batch_size: int) -> int:
-        from neuron_as_dnn.sampler import batches_per_file  # the sampler imports Keras: only once training starts
+        from neuron_as_dnn.learning.sampler import batches_per_file  # the sampler imports Keras: only once training starts
         return batches_per_file(file_load, self.sims_per_file, self.duration_ms, batch_size,
                                 self.architecture["input_window_size"])
 
@@ -310,10 +310,8 @@ class TrainingResult:
 
 def plan_run(params: Mapping[str, Any], explicit: Collection[str] = ()) -> TrainingRun:
     """Check the options, find the resume point and the data files: everything that can fail quickly."""
-    params = dict(params)
+    params = copy.copy(params)
     check_params(params)
-    if params["seed"] is None:
-        params["seed"] = int(np.random.SeedSequence().entropy % 2**31)
     resume = None
     if params["resume_from"]:
         resume = model_folder.resume_point(params["resume_from"])
@@ -417,7 +415,7 @@ def open_model_folder(run: TrainingRun) -> None:
 
 
 def _make_samplers(run: TrainingRun, batch_size: int, epoch: int) -> tuple:
-    from neuron_as_dnn.sampler import WindowSampler
+    from neuron_as_dnn.learning.sampler import WindowSampler
 
     params, window = run.params, run.architecture["input_window_size"]
     options = dict(cache_dir=params["cache_dir"], dvt_pca=run.dvt_pca, ignore_first_ms=params["ignore_first_ms"],
