@@ -36,7 +36,10 @@ def default_folders(params: dict) -> None:
 
 
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, defaults=default_folders,
-                    types={"max_files": int, "example_index": int})
+                    types={"max_files": int, "example_index": int},
+                    checks={"data_dir": cli.existing_folder, "max_files": cli.positive_int,
+                            "out_dir": cli.writable_folder, "example_index": cli.non_negative,
+                            "morphology": cli.existing_file})
 log = logging.getLogger("dataset_exploration")
 
 

@@ -52,10 +52,11 @@ PARAMS = dict(
     dvt_pca_num_files=1,         # the PCA is fitted on this many training files (the first in sorted order)
     # ---- sampling: windows end at >= 500 ms; int(load * sims * ms / (batch * window)) batches per file
     ignore_first_ms=500,         # training windows end at or after this time of the simulation (ms; and after W)
-    train_files_per_epoch=6,     # training files drawn for every Keras epoch
-    validation_fraction=0.5,     # validation files per epoch = max(1, int(fraction * train_files_per_epoch))
+    train_files_per_epoch=6,     # training files drawn for every Keras epoch (at most the number of training files;
+                                 # the block's value is reduced to it with a warning)
+    validation_fraction=0.5,     # validation files per epoch = max(1, int(fraction * train_files_per_epoch)); in (0, 1]
     train_file_load=0.2,         # batches per training file = max(1, int(load * sims * ms / (batch * window))),
-                                 # i.e. windows covering about this fraction of the file's time
+                                 # i.e. windows covering about this fraction of the file's time; in (0, 1]
     valid_file_load=0.2,         # the same for the validation files
     fixed_validation_batches=True,   # draw the validation files and batches once and reuse them every epoch;
                                      # False: the original's fresh random validation batches every epoch
@@ -78,7 +79,8 @@ PARAMS = dict(
     checkpoint_val_spike_loss_threshold=0.03,   # save a checkpoint after a schedule epoch when the mean of the last
                                                 # 3 validation spike losses is below this
     save_formats=["keras", "h5"],  # checkpoint file formats: keras and/or h5 (the original's)
-    resume_from=None,            # continue the training of this model folder in it (or from a checkpoint file in one);
+    resume_from=None,            # continue the training of this model folder in it (or from a checkpoint file in one),
+                                 # with the options saved in its config.json (given again, they must match);
                                  # an older .pickle / _model.h5 or an authors' model continues in a new folder
     stop_after_schedule_epochs=None,  # stop after this many schedule epochs (resume later with --resume-from);
                                       # None: run the whole schedule
@@ -92,7 +94,9 @@ SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     presets={"synapse_type": training.SYNAPSE_PRESETS,
                              "architecture_preset": training.ARCHITECTURE_PRESETS},
                     types={"num_simulations_per_file": training.count_or_any,
-                           "duration_sec": training.count_or_any, "stop_after_schedule_epochs": int})
+                           "duration_sec": training.count_or_any, "stop_after_schedule_epochs": int},
+                    # the data folders are checked by the data stage, whose message says how to make the data
+                    checks={"out_dir": cli.writable_folder, "cache_dir": cli.writable_folder})
 
 
 def run(params: dict):

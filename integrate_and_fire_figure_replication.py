@@ -101,7 +101,9 @@ PAPER_SCALE = dict(num_train_simulations=12000, num_test_simulations=1000, num_t
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     presets={"paper_scale": {False: SMALL_SCALE, True: PAPER_SCALE}},
                     choices=dict(prediction_mode=["overlapping_windows", "single_pass"]),
-                    types=dict(duration_sec=float, out_dir=str, data_dir=str))
+                    types=dict(duration_sec=float, out_dir=str, data_dir=str),
+                    # the numbers are checked with the rest of the run's parameters (experiment.validate_params)
+                    checks=dict(out_dir=cli.writable_folder, data_dir=cli.writable_folder))
 
 log = logging.getLogger("integrate_and_fire_figure_replication")
 

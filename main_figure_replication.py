@@ -41,7 +41,11 @@ PARAMS = dict(
 )
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     types={"trace_index": int, "zoom_fraction": float, "filters": int},
-                    nargs={"zoom_fraction": 2, "filters": "+"})
+                    nargs={"zoom_fraction": 2, "filters": "+"},
+                    checks={"model_dir": cli.existing_folder, "test_data_dir": cli.existing_folder,
+                            "out_dir": cli.writable_folder, "trace_index": cli.non_negative,
+                            "zoom_fraction": cli.increasing_fractions, "filters": cli.each(cli.non_negative),
+                            "num_single_traces": cli.positive_int, "morphology": cli.existing_file})
 log = logging.getLogger("main_figure_replication")
 
 
@@ -55,6 +59,8 @@ def format_metrics(metrics: dict) -> str:
 
 
 def run(params: dict) -> dict:
+    if not params["model_dir"]:
+        raise errors.bad_parameter("model_dir", "give the model folder to draw, e.g. --model-dir models/NMDA/<run>")
     import matplotlib
 
     if not params["show"]:
@@ -64,8 +70,6 @@ def run(params: dict) -> dict:
     from neuron_as_dnn.figures import main_figure, morphology
     from neuron_as_dnn.learning.model_folder import ModelFolder
 
-    if not params["model_dir"]:
-        raise errors.bad_parameter("model_dir", "give the model folder to draw, e.g. --model-dir models/NMDA/<run>")
     folder = ModelFolder.open_one(params["model_dir"])
     checkpoint = main_figure.choose_checkpoint(folder, params["checkpoint"])
     out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / folder.synapse_type)

@@ -84,7 +84,9 @@ def demo_defaults(params: dict) -> None:
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, defaults=demo_defaults,
                     presets={"synapse_type": dataset_generation.PRESETS},
                     types={"ske2_mult_factor": float},
-                    nargs={key: 2 for key in dataset_generation.RANGE_KEYS})
+                    nargs={key: 2 for key in dataset_generation.RANGE_KEYS},
+                    checks={"out_dir": cli.writable_folder, "morphology": cli.existing_file,
+                            "replay": cli.existing_file})
 
 
 def run(params: dict):

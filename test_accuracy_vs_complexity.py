@@ -28,7 +28,10 @@ PARAMS = dict(
     log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
-                    types={"min_time_window": int, "max_time_window": int})
+                    types={"min_time_window": int, "max_time_window": int},
+                    checks={"models_dir": cli.existing_folder, "out_dir": cli.writable_folder,
+                            "figures_dir": cli.writable_folder, "min_time_window": cli.non_negative,
+                            "max_time_window": cli.positive_int})
 log = logging.getLogger("test_accuracy_vs_complexity")
 
 

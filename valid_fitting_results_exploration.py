@@ -51,7 +51,13 @@ SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, choices={"select_by":
                     | {name: int for name in ("max_width", "max_time_window", "min_train_samples",
                                               "max_train_samples", "plot_min_time_window",
                                               "plot_min_train_samples")}
-                    | {"models_dir": str, "out_dir": str, "figures_dir": str})
+                    | {"models_dir": str, "out_dir": str, "figures_dir": str},
+                    checks={"models_dir": cli.existing_folder, "out_dir": cli.writable_folder,
+                            "figures_dir": cli.writable_folder, "min_auc": cli.non_negative,
+                            "max_width": cli.positive_int, "max_time_window": cli.positive_int,
+                            "min_train_samples": cli.non_negative, "max_train_samples": cli.positive_int,
+                            "plot_min_time_window": cli.non_negative, "plot_min_train_samples": cli.non_negative,
+                            "change_threshold": cli.non_negative, "jitter": cli.non_negative})
 SELECTION = ("min_d_prime", "min_auc", "min_explained_variance", "max_width", "max_time_window",
              "min_train_samples", "max_train_samples")
 log = logging.getLogger("valid_fitting_results_exploration")

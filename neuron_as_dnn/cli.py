@@ -25,6 +25,9 @@ The rules, the same in every script:
   or given on the command line always wins over the preset.
 - A ``errors.UserError`` ends the script with one line ``<script>: error: <message>`` on stderr and exit
   status 2 (as argparse does for a bad option); any other exception keeps its traceback.
+- ``checks`` map entries to the small checks below (``writable_folder``, ``positive_int``, ...): they run on
+  the resolved parameters in ``Script.parse``, before ``main``, so that a bad value or path is refused before
+  any work; each raises ``errors.bad_parameter`` naming the option and the fix, and an unset entry passes.
 - ``Script.parse`` returns ``Parameters``: the resolved entries, plus the entries given on the command line
   (``explicit``) and the invocation; ``utils.write_provenance`` records the parameters, that command line,
   versions and the git commit next to every output.
@@ -37,6 +40,9 @@ import copy
 import functools
 import importlib.util
 import io
+import math
+import os
+import stat
 import sys
 import tokenize
 from pathlib import Path
@@ -118,6 +124,98 @@ def _source_of(file: str) -> str | None:
     return path.read_text() if path.is_file() else None
 
 
+# ---- checks of a resolved entry: check(name, value) raises errors.bad_parameter; None (unset) is not checked --
+Check = Callable[[str, Any], None]
+
+
+def existing_folder(name: str, value) -> None:
+    path = Path(value)
+    if not path.exists():
+        raise errors.bad_parameter(name, f"{path} does not exist; give an existing folder")
+    if not path.is_dir():
+        raise errors.bad_parameter(name, f"{path} is a file, not a folder; give a folder")
+
+
+def existing_file(name: str, value) -> None:
+    path = Path(value)
+    if not path.exists():
+        raise errors.bad_parameter(name, f"{path} does not exist; give an existing file")
+    if not path.is_file():
+        raise errors.bad_parameter(name, f"{path} is not a file; give a file")
+
+
+def writable_folder(name: str, value) -> None:
+    """A folder the script may write into: it exists, or its nearest existing parent does, and that is a folder
+    marked writable. A folder without any write bit is refused even for root (who could write into it):
+    the mark is the user's wish, and a later run under another account would fail only after its work."""
+    path = Path(value).absolute()
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
+    if not existing.is_dir():
+        raise errors.bad_parameter(name, f"{existing} is a file, not a folder; give a folder (or a new path)")
+    write_bits = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    if not (os.access(existing, os.W_OK | os.X_OK) and existing.stat().st_mode & write_bits):
+        raise errors.bad_parameter(name, f"{existing} is read-only; give a folder you can write into")
+
+
+def _number(name: str, value, kind: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise errors.bad_parameter(name, f"{value!r} is not a number; give {kind}")
+    return value
+
+
+def positive_int(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise errors.bad_parameter(name, f"{value!r} is not a positive whole number; give 1 or more")
+
+
+def non_negative(name: str, value) -> None:
+    if not 0 <= _number(name, value, "0 or more") < math.inf:
+        raise errors.bad_parameter(name, f"{value!r} is negative or infinite; give a finite number, 0 or more")
+
+
+def finite_positive(name: str, value) -> None:
+    if not 0 < _number(name, value, "a positive number") < math.inf:
+        raise errors.bad_parameter(name, f"{value!r} is not a finite positive number; give one above 0")
+
+
+def fraction(name: str, value) -> None:
+    if not 0 < _number(name, value, "a fraction") <= 1:
+        raise errors.bad_parameter(name, f"{value!r} is not a fraction in (0, 1]; give one above 0, at most 1")
+
+
+def proper_fraction(name: str, value) -> None:
+    """A share held out of something: 0 (none) up to, not including, the whole."""
+    if not 0 <= _number(name, value, "a fraction") < 1:
+        raise errors.bad_parameter(name, f"{value!r} is not a fraction in [0, 1); give 0 or more, below 1")
+
+
+def _pair(name: str, value, kind: str) -> tuple[float, float]:
+    if len(value) != 2:
+        raise errors.bad_parameter(name, f"{len(value)} values; give {kind}")
+    return _number(name, value[0], kind), _number(name, value[1], kind)
+
+
+def ordered_pair(name: str, value) -> None:
+    low, high = _pair(name, value, "two finite numbers, low high")
+    if not -math.inf < low <= high < math.inf:
+        raise errors.bad_parameter(name, f"{low} {high} is not a finite pair low <= high; give low then high")
+
+
+def increasing_fractions(name: str, value) -> None:
+    """A part of something, start stop, as fractions of it."""
+    start, stop = _pair(name, value, "two fractions, start stop")
+    if not 0 <= start < stop <= 1:
+        raise errors.bad_parameter(name, f"{start} {stop} is not start < stop within [0, 1]; give e.g. 0.3 0.6")
+
+
+def each(check: Check) -> Check:
+    """``check`` applied to every element of a list entry."""
+    def check_each(name: str, values) -> None:
+        for value in values:
+            check(name, value)
+    return check_each
+
+
 class _OneLineErrorParser(argparse.ArgumentParser):
     """argparse's own mistakes (unknown option, bad number) in the same one-line shape as ours."""
 
@@ -132,7 +230,8 @@ class Script:
                  choices: Mapping[str, Sequence[Any]] | None = None,
                  types: Mapping[str, Any] | None = None, nargs: Mapping[str, Any] | None = None,
                  presets: Mapping[str, Mapping[Any, Mapping[str, Any]]] | None = None,
-                 defaults: Callable[[dict], None] | None = None):
+                 defaults: Callable[[dict], None] | None = None,
+                 checks: Mapping[str, Check] | None = None):
         self.file = file
         self.name = Path(file).name
         self.params = params
@@ -149,6 +248,10 @@ class Script:
                 if unknown:
                     raise KeyError(f"{self.name}: preset {selector!r} sets {sorted(unknown)}, not in the block")
         self.defaults = defaults
+        self.checks = dict(checks or {})
+        unchecked = set(self.checks) - set(params)
+        if unchecked:
+            raise KeyError(f"{self.name}: checks of {sorted(unchecked)}, not in the parameter block")
 
     # ---- the command line -------------------------------------------------------------------------------
     def _preset_values(self, key: str) -> list:
@@ -196,12 +299,20 @@ class Script:
 
     def parse(self, argv: Sequence[str] | None = None) -> Parameters:
         """The resolved parameters: block, then command line, then presets, the script's ``defaults`` and a
-        random seed for what is still unset."""
+        random seed for what is still unset; then the ``checks``."""
         argv = sys.argv[1:] if argv is None else list(argv)
         explicit = set(vars(self.parser(suppress_defaults=True).parse_args(argv)))
         given = {key: list(value) if isinstance(value, tuple) else value
                  for key, value in vars(self.parser().parse_args(argv)).items()}
-        return self.resolve(given, explicit=explicit, invocation=utils.invocation(self.name, argv))
+        params = self.resolve(given, explicit=explicit, invocation=utils.invocation(self.name, argv))
+        self.check(params)
+        return params
+
+    def check(self, params: Mapping[str, Any]) -> None:
+        """Every set entry through its check; the first failing one raises a ``ConfigError``."""
+        for key, check in self.checks.items():
+            if params[key] is not None:
+                check(key, params[key])
 
     def resolve(self, changes: Mapping[str, Any] = {}, *, explicit: Sequence[str] = (),
                 invocation: Mapping[str, str] | None = None) -> Parameters:

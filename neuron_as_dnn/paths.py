@@ -7,6 +7,10 @@ MODELS_DIR = REPO_ROOT / "models"
 FIGURES_DIR = REPO_ROOT / "figures"
 NEURON_MODEL_DIR = REPO_ROOT / "L5PC_NEURON_simulation"
 MECHANISMS_DIR = NEURON_MODEL_DIR / "mechanisms"
+# the network shipped with the repository (neuron_as_dnn.pretrained): part of the checkout, never written by the code
+PRETRAINED_DIR = REPO_ROOT / "pretrained"
+# the working copies of shipped networks, where their evaluations and predictions are written
+PRETRAINED_COPIES_DIR = MODELS_DIR / "pretrained"
 # simulations of the original model on given inputs, read by the tests and the fidelity benchmarks
 REFERENCE_SIMULATIONS_DIR = REPO_ROOT / "tests" / "data" / "reference"
 

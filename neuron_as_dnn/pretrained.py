@@ -30,7 +30,7 @@ from neuron_as_dnn.learning.model_folder import ModelFolder
 
 log = logging.getLogger(__name__)
 
-PRETRAINED_DIR = paths.REPO_ROOT / "pretrained"
+PRETRAINED_DIR = paths.PRETRAINED_DIR
 DESCRIPTION_FILES = (model_folder.CONFIG_FILE, model_folder.ARCHITECTURE_FILE, model_folder.LEARNING_SCHEDULE_FILE,
                      model_folder.HISTORY_FILE, model_folder.DATA_FILE, model_folder.DVT_PCA_FILE)
 TEST_SPLIT = "test"

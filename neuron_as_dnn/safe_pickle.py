@@ -45,7 +45,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def load(path: str | os.PathLike, what: str = "data file") -> Any:
     """Unpickle ``path`` allowing only numpy arrays/scalars and builtin containers.
 
-    ``what`` names the kind of file in error messages ("simulation dataset", "model companion pickle").
+    ``what`` names the kind of file in error messages ("simulation dataset", "model companion").
     Raises ``MissingFileError`` or ``FileContentError`` (truncated, foreign or not a pickle)."""
     path = Path(path)
     try:

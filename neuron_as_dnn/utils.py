@@ -1,4 +1,4 @@
-"""Small shared services: logging, atomic files, CSV tables, provenance, figure saving."""
+"""Small shared services: logging, atomic files, output-folder locks, CSV tables, provenance, figure saving."""
 from __future__ import annotations
 
 import contextlib
@@ -9,6 +9,7 @@ import logging
 import os
 import platform
 import shlex
+import socket
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,73 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[Any]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+LOCK_NAME = ".lock"
+
+
+def _lock_holder_alive(pid: int, host: str) -> bool:
+    """Whether the process that wrote a lock still runs; one on another host cannot be asked, so it counts as alive."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def output_lock(folder: str | os.PathLike, what: str) -> Iterator[Path]:
+    """Hold ``<folder>/.lock`` while ``what`` writes into ``folder``: one run per output folder at a time.
+
+    The lock holds the holder's pid, host, start time and ``what`` as JSON. A second run on the folder
+    refuses (a ``UserError`` naming the holder); a lock left by a dead process of this host is taken over
+    with a warning. The lock is removed on exit, whatever the outcome."""
+    from neuron_as_dnn import errors
+
+    folder = Path(folder)
+    path = folder / LOCK_NAME
+    record = {"pid": os.getpid(), "host": socket.gethostname(), "what": what,
+              "started": datetime.datetime.now().isoformat(timespec="seconds")}
+    # written whole beside the lock, then hard-linked into place: a link fails when the lock exists, so a
+    # reader never sees a lock half-written
+    fd, tmp = tempfile.mkstemp(prefix=f"{LOCK_NAME}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle)
+        while True:
+            try:
+                os.link(tmp, path)
+                break
+            except FileExistsError:
+                pass
+            try:
+                holder = read_json(path)
+                pid, host = int(holder["pid"]), str(holder["host"])
+                described = f"pid {pid} on {host}, {holder.get('what', 'a run')} started {holder.get('started', '?')}"
+            except FileNotFoundError:  # released meanwhile: try again
+                continue
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise errors.FileContentError(path, f"is not a lock this project wrote ({error}); remove it if no "
+                                                    f"run is writing into {folder}") from None
+            if _lock_holder_alive(pid, host):
+                raise errors.UserError(f"{folder} is in use by another run ({described}); wait for it to finish "
+                                       f"or choose another output folder (if that run is gone, remove {path})")
+            # two runs taking over the same stale lock at the same instant could both succeed; a killed run is
+            # rerun by hand, so that race is left open rather than paid for with a lock server
+            log.warning("taking over the lock %s of a run that no longer runs (%s)", path, described)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+    finally:
+        os.unlink(tmp)
+    try:
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _json_default(obj: Any) -> Any:

@@ -112,7 +112,7 @@ def test_provenance_records_command_line_params_and_commit(tmp_path):
 # Every top-level script: the common entries, and a user's mistake as one line with exit status 2.
 SCRIPTS = {
     "simulate_L5PC_and_create_dataset.py": ["--num-simulations", "-1"],
-    "integrate_and_fire_figure_replication.py": ["--num-train-simulations", "0"],
+    "integrate_and_fire_figure_replication.py": ["--out-dir", "/dev/null"],
     "dataset_exploration.py": ["--data-dir", "no_such_folder"],
     "fit_CNN.py": ["--train-data-dir", "no_such_folder"],
     "evaluate_CNN_valid.py": ["--models-dir", "no_such_folder"],
@@ -191,3 +191,52 @@ def test_help_shows_the_block_comment_of_every_option():
     comment = source.split("initializer_std=", 1)[1].split("#", 1)[1].split("\n", 1)[0].strip()
     assert " ".join(comment.split()[:4]) in " ".join(result.stdout.split())
     assert result.stderr == ""
+
+
+# The checks a script's options pass before its work starts (cli.Script(checks=...)).
+def test_checks_run_after_resolving_and_unset_entries_pass(tmp_path):
+    script = cli.Script("toy.py", make_script().params, presets=PRESETS,
+                        checks={"width": cli.positive_int, "out_dir": cli.writable_folder})
+    assert script.parse(["--out-dir", str(tmp_path / "new" / "folder")])["width"] == 8  # from the preset
+    with pytest.raises(errors.ConfigError, match="^--width: 0 is not a positive whole number"):
+        script.parse(["--width", "0"])
+    with pytest.raises(KeyError, match="not in the parameter block"):
+        cli.Script("toy.py", make_script().params, checks={"no_such_entry": cli.positive_int})
+
+
+@pytest.mark.parametrize("check, good, bad", [
+    (cli.positive_int, [1, 128], [0, -4, 1.5, True]),
+    (cli.non_negative, [0, 2.5], [-1, float("nan"), float("inf"), "x"]),
+    (cli.finite_positive, [1e-4, 3], [0, -1e-3, float("nan"), float("inf")]),
+    (cli.fraction, [0.2, 1], [0, 1.5, float("nan")]),
+    (cli.proper_fraction, [0, 0.5], [1, -0.1, 2]),
+    (cli.ordered_pair, [[-50, -15], [0, 0]], [[50, 0], [0, float("inf")], [1, 2, 3]]),
+    (cli.increasing_fractions, [[0, 1], [0.3, 0.6]], [[0.9, 0.1], [0.5, 0.5], [0.5, 1.5], [0.2]]),
+    (cli.each(cli.positive_int), [[1, 2], []], [[3, 0]]),
+])
+def test_number_checks_name_the_option(check, good, bad):
+    for value in good:
+        check("learning_rate", value)
+    for value in bad:
+        with pytest.raises(errors.ConfigError, match="^--learning-rate: "):
+            check("learning_rate", value)
+
+
+def test_path_checks_tell_a_file_from_a_folder(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    (tmp_path / "read_only").mkdir(mode=0o555)
+    cli.existing_folder("data_dir", tmp_path)
+    cli.existing_file("morphology", tmp_path / "a_file")
+    for path in (tmp_path, tmp_path / "new", tmp_path / "new" / "deeper"):
+        cli.writable_folder("out_dir", path)  # a folder not made yet: its nearest existing parent counts
+    for check, path, problem in [
+            (cli.existing_folder, tmp_path / "missing", "does not exist"),
+            (cli.existing_folder, tmp_path / "a_file", "is a file, not a folder"),
+            (cli.existing_file, tmp_path / "missing", "does not exist"),
+            (cli.existing_file, tmp_path, "is not a file"),
+            (cli.writable_folder, tmp_path / "a_file", "is a file, not a folder"),
+            (cli.writable_folder, tmp_path / "a_file" / "below", "is a file, not a folder"),
+            (cli.writable_folder, tmp_path / "read_only", "is read-only"),
+            (cli.writable_folder, tmp_path / "read_only" / "new", "is read-only")]:
+        with pytest.raises(errors.ConfigError, match=f"^--out-dir: .*{problem}; give"):
+            check("out_dir", path)

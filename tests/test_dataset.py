@@ -6,6 +6,7 @@ import struct
 import numpy as np
 import pytest
 
+from neuron_as_dnn import errors
 from neuron_as_dnn.data import cache, dataset, synthetic_data
 
 NUM_SIMS, DURATION_MS = 4, 2000
@@ -63,6 +64,39 @@ def test_discovery_uses_the_original_glob_with_other_counts_allowed(written):
     assert dataset.dataset_glob_pattern() == "*_128_simulationRuns*_6_secDuration_*"
     with pytest.raises(FileNotFoundError, match="does not exist"):
         dataset.find_dataset_files(folder / "missing")
+
+
+def preset_file_name(synapse_type, duration_sec, seed):
+    from neuron_as_dnn.data.dataset_generation import PRESETS
+
+    preset = PRESETS[synapse_type]
+    return dataset.dataset_file_name({
+        "num_bas_ex_spikes_per_100ms_range": preset["bas_ex_range"],
+        "num_bas_ex_inh_spike_diff_per_100ms_range": preset["bas_inh_diff_range"],
+        "num_apic_ex_spikes_per_100ms_range": preset["apic_ex_range"],
+        "num_apic_ex_inh_spike_diff_per_100ms_range": preset["apic_inh_diff_range"], "collectAndSaveDVTs": True,
+        "totalNumOutputSpikes": 10, "numSimulations": NUM_SIMS, "totalSimDurationInSec": duration_sec,
+        "randomSeed": seed})
+
+
+@pytest.mark.parametrize("other, found", [
+    (("AMPA", 2), "1 file(s) of AMPA, 2 s; 2 file(s) of NMDA, 2 s; 1 file(s) of other inputs, 2 s"),
+    (("AMPA_SK", 2), "1 file(s) of AMPA_SK, 2 s; 2 file(s) of NMDA, 2 s; 1 file(s) of other inputs, 2 s"),
+    (("NMDA", 6), "2 file(s) of NMDA, 2 s; 1 file(s) of NMDA, 6 s; 1 file(s) of other inputs, 2 s"),
+])
+def test_a_folder_mixing_synapse_types_or_durations_is_refused(tmp_path, other, found):
+    for seed in (1, 2):  # two files of one dataset are one dataset
+        (tmp_path / preset_file_name("NMDA", 2, seed)).touch()
+    # rate ranges of no preset (the authors' files, custom runs) tell no synapse type
+    (tmp_path / preset_file_name("NMDA", 2, 9).replace("exBas_0_800", "exBas_0_1000")).touch()
+    assert len(dataset.find_dataset_files(tmp_path, None, None)) == 3
+    (tmp_path / preset_file_name(*other, 3)).touch()
+    with pytest.raises(errors.UserError) as refused:
+        dataset.find_dataset_files(tmp_path, None, None)
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path} mixes datasets ({found})") and "folder of their own" in message
+    if other[0] == "NMDA":  # a duration filter (fit_CNN.py --duration-sec) keeps one dataset
+        assert len(dataset.find_dataset_files(tmp_path, NUM_SIMS, 2)) == 3
 
 
 def test_written_file_has_the_authors_types_and_nesting(written):

@@ -4,6 +4,7 @@ one-line errors."""
 import csv
 import pickle
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -214,6 +215,26 @@ def test_a_tested_model_folder_ships_as_a_self_contained_folder(trained, data_ro
     with pytest.raises(SystemExit) as stopped:  # a second network needs --replace
         pretrained.main(["--model-dir", str(folder.path), "--checkpoint", checkpoint, "--out-dir", str(target)])
     assert stopped.value.code == 2
+
+
+def test_the_shipped_network_is_evaluated_in_its_working_copy(data_root, tmp_path, monkeypatch):
+    """pretrained/ is part of the checkout: its evaluation, predictions and table go to the working copy."""
+    from neuron_as_dnn import paths, pretrained
+
+    copies = tmp_path / "models" / "pretrained"
+    monkeypatch.setattr(paths, "PRETRAINED_COPIES_DIR", copies)
+    outcome = evaluate_CNN_test.main(["--models-dir", str(paths.PRETRAINED_DIR), "--data-dir",
+                                      str(data_root / "L5PC_NMDA_test"), "--num-subsets", "0", "--no-progress",
+                                      "--log-level", "WARNING"])
+    (record,) = outcome["records"]
+    copy = ModelFolder.open(copies / pretrained.open_shipped().name)
+    assert record["model_folder"] == str(copy.path.resolve())
+    assert copy.predictions_path(record["checkpoint"], "test").is_file()
+    assert evaluation_runs.utils.read_json(copy.results_path(record["checkpoint"], "test"))["data"] == record["data"]
+    assert outcome["csv"] == copies / "evaluation_test.csv"
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored", "pretrained"], cwd=paths.REPO_ROOT,
+                            capture_output=True, text=True, check=True)
+    assert status.stdout == ""
 
 
 def test_first_layer_from_the_input_events_gives_the_same_evaluation(trained, data_root):

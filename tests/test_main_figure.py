@@ -188,18 +188,42 @@ def test_script_draws_a_model_folder_from_its_predictions(tmp_path):
     assert expected <= {p.name for p in out.glob("*.png")}
 
 
-def test_figures_predict_when_there_are_no_predictions(tmp_path):
-    folder = make_model_folder(tmp_path / "models", with_predictions=False)
-    data_dir = tmp_path / "synthetic_test_data"
+def write_test_data(data_dir):
+    """Three synthetic simulations of 1 s: a test set that a network predicts in a moment."""
     params, simulations = make_synthetic_experiment(3, 1000, with_dvt=False, seed=4)
     dataset.write_experiment_file(data_dir / "synthetic__3_simulationRuns__1_secDuration__randomSeed_4.p",
                                   params, simulations)
+    return data_dir
+
+
+def test_figures_predict_when_there_are_no_predictions(tmp_path):
+    folder = make_model_folder(tmp_path / "models", with_predictions=False)
+    data_dir = write_test_data(tmp_path / "synthetic_test_data")
     checkpoint = main_figure.choose_checkpoint(folder)
     data, results = main_figure.load_figure_data(folder, checkpoint, data_dir, progress=False)
     assert data.kernel.shape == (5, 2 * SEGMENTS, 4)
     assert data.y_spike.shape == (3, 1000)
     assert folder.predictions_path(checkpoint.name, "test").is_file()
     assert set(results) == set(metrics.VOLTAGE_VARIANTS)
+
+
+def test_the_shipped_network_is_drawn_from_its_working_copy(tmp_path, monkeypatch):
+    """pretrained/ is part of the checkout: the predictions made to draw its network go to the working copy."""
+    from neuron_as_dnn import paths, pretrained
+
+    copies = tmp_path / "models" / "pretrained"
+    monkeypatch.setattr(paths, "PRETRAINED_COPIES_DIR", copies)
+    shipped = pretrained.open_shipped()
+    checkpoint = main_figure.choose_checkpoint(shipped)
+    data, _ = main_figure.load_figure_data(shipped, checkpoint, write_test_data(tmp_path / "test_data"),
+                                           progress=False)
+    assert data.y_spike.shape == (3, 1000)
+    copy = ModelFolder.open(copies / shipped.name)
+    assert copy.predictions_path(checkpoint.name, "test").is_file()
+    assert copy.results_path(checkpoint.name, "test").is_file()  # the shipped evaluation, still readable
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored", "pretrained"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True)
+    assert status.stdout == ""
 
 
 def test_the_authors_layout_is_drawn_from_its_h5(tmp_path):

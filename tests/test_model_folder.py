@@ -163,7 +163,7 @@ def test_a_pickle_that_would_run_code_is_refused(authors_model, tmp_path):
     folder = write_authors_folder(tmp_path / "evil", authors_model, AUTHORS_NAME, small_architecture())
     with open(folder / f"{AUTHORS_NAME}_training.pickle", "wb") as handle:
         pickle.dump({"architecture_dict": RunsACommand()}, handle, protocol=2)
-    with pytest.raises(errors.FileContentError, match="system, which a model companion pickle never contains"):
+    with pytest.raises(errors.FileContentError, match="system, which a model companion never contains"):
         ModelFolder.open(folder)
     with pytest.raises(errors.FileContentError, match="system"):
         model_folder.resume_point(folder / f"{AUTHORS_NAME}_model.h5")
@@ -181,6 +181,21 @@ def test_resume_from_a_checkpoint_file_continues_in_its_folder(trained, tmp_path
     assert resumed.folder.path == copy and resumed.history["learning_schedule"] == [0, 0, 1, 1]
     assert resumed.history["loss"][:2] == trained.history["loss"][:2]
     assert ModelFolder.open(copy).history == resumed.history and len(ModelFolder.open(copy).checkpoints()) == 3
+
+
+def test_damaged_files_of_a_model_folder_are_named(trained, tmp_path):
+    copy = tmp_path / trained.folder.name
+    shutil.copytree(trained.folder.path, copy)
+    checkpoint = trained.checkpoints[-1]
+    keras_file = copy / "checkpoints" / (checkpoint.name + ".keras")
+    keras_file.write_bytes(keras_file.read_bytes()[:2000])
+    with pytest.raises(errors.FileContentError, match="not a .keras model archive") as raised:
+        ModelFolder.open(copy).load_model(checkpoint.name)
+    assert raised.value.path == keras_file
+    (copy / "architecture.json").write_text('{"network_depth": ')
+    with pytest.raises(errors.FileContentError, match="is not valid JSON") as raised:
+        ModelFolder.open(copy).architecture
+    assert raised.value.path == copy / "architecture.json"
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -268,6 +268,34 @@ def test_export_leaves_a_folder_it_did_not_write(tmp_path, caplog):
     assert sorted(p.name for p in authors.iterdir()) == ["NMDA_TCN__DxWxT_3x64x100__authors_model.h5"]
 
 
+class RunsCode:
+    """Unpickled by pickle.load, it would run a shell command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("hostile", ["checkpoints/{name}.pickle", "evaluation/{name}__valid.pickle"])
+def test_export_skips_a_checkpoint_whose_pickle_would_run_code(tmp_path, caplog, hostile):
+    name = name_of("NMDA", "TCN", 3, 64, 100, 1)
+    folder = write_result(tmp_path / "models", name)
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / f"{name}.h5").write_bytes(b"not read before the check")
+    with open(folder / "checkpoints" / f"{name}.pickle", "wb") as handle:
+        pickle.dump({"data_dict": {}, "architecture_dict": {}, "learning_schedule_dict": {},
+                     "training_history_dict": {}}, handle, protocol=2)
+    marker = tmp_path / "code_ran"
+    with open(folder / hostile.format(name=name), "wb") as handle:
+        pickle.dump(RunsCode(marker), handle, protocol=2)
+    row = ms.collect_results(tmp_path / "models", "valid")[0]
+    assert ms.export_best_model(row, tmp_path / "best") is None
+    assert f"{name} not exported" in caplog.text and "system" in caplog.text
+    assert not marker.exists() and not (tmp_path / "best").exists()
+
+
 # ---- test results and Fig. S5 ---------------------------------------------------------------------------
 
 def test_test_script_writes_the_table_and_figure_s5(tmp_path):

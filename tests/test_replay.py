@@ -2,6 +2,7 @@
 
 Each 6-s replay costs about a minute of CPU; run them in parallel (make test uses pytest-xdist).
 """
+import pickle
 import subprocess
 import sys
 
@@ -71,3 +72,32 @@ def test_replay_command_line_with_overrides(reference_dir, tmp_path):
     assert result["soma_v_1ms"].shape == (300,) and result["soma_v_8perms"].shape == (2400,)
     assert result["out_spikes"].dtype == np.float64
     assert result["soma_v_1ms"][0] == pytest.approx(-76.0)
+
+
+def _truncated_npz(path):
+    np.savez(path, ex_seg=np.arange(1000), ex_ms=np.arange(1000), inh_seg=np.arange(10), inh_ms=np.arange(10))
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _single_array(path):
+    with open(path, "wb") as handle:
+        np.save(handle, np.arange(3))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda path: path.write_bytes(b""),
+    _truncated_npz,
+    lambda path: path.write_bytes(pickle.dumps({"ex_seg": [1]})),
+    _single_array,
+], ids=["empty", "truncated", "pickle", "single_array"])
+def test_a_damaged_replay_input_is_one_line(damage, tmp_path):
+    inputs = tmp_path / "inputs.npz"
+    damage(inputs)
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "simulate_L5PC_and_create_dataset.py"),
+                             "--replay", str(inputs), "--replay-output", str(tmp_path / "out.npz")],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"simulate_L5PC_and_create_dataset.py: error: {inputs}: cannot be read as "
+                                          "a replay input (empty, truncated, or not an .npz of named arrays; the "
+                                          "format is in the README, 'Replaying a given input')"]
+    assert sorted(tmp_path.iterdir()) == [inputs]

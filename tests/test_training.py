@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -143,6 +144,49 @@ def test_missing_dendritic_voltages_are_explained(tmp_path, capsys):
     write_split(tmp_path / "L5PC_NMDA_valid", [6], with_dvt=False)
     err = error_line(capsys, tiny_run_arguments(tmp_path, tmp_path / "models", "--stop-after-schedule-epochs", "1"))
     assert "--num-dvt-components 0" in err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--num-filters-per-layer", "-4"], "--num-filters-per-layer: must be positive integers, got [-4]"),
+    (["--filter-sizes-per-layer", "0"], "--filter-sizes-per-layer: must be positive integers, got [0]"),
+    (["--strides-per-layer", "0"], "--strides-per-layer: must be positive integers, got [0]"),
+    (["--l2-regularization", "-1"], "--l2-regularization: must be a number >= 0"),
+    (["--train-file-load", "1.5"], "--train-file-load: is a fraction in (0, 1], got 1.5"),
+    (["--validation-fraction", "2"], "--validation-fraction: is a fraction in (0, 1], got 2.0"),
+    (["--schedule-learning-rates", "nan"], "--schedule-learning-rates: values must be finite and positive"),
+    (["--input-window-size", "5000"], "--input-window-size: windows of 5000 ms"),
+    (["--input-window-size", "5000", "--duration-sec", "any"], "--input-window-size: windows of 5000 ms"),
+    (["--ignore-first-ms", "1999"], "--ignore-first-ms: windows of 64 ms"),
+    (["--train-files-per-epoch", "4"], "--train-files-per-epoch: 4 files per epoch, but there are only 2"),
+])
+def test_mistakes_of_a_training_run_are_refused_before_its_model_folder(extra, message, data_root, tmp_path,
+                                                                          capsys):
+    err = error_line(capsys, tiny_run_arguments(data_root, tmp_path / "models", *extra))
+    assert message in err
+    assert not (tmp_path / "models").exists()
+
+
+def test_more_files_per_epoch_than_there_are_is_reduced_with_a_warning_when_not_asked_for(data_root, tmp_path,
+                                                                                           caplog):
+    training.plan_run(fit_CNN.SCRIPT.parse(tiny_run_arguments(data_root, tmp_path)))
+    assert "--train-files-per-epoch 6, but there are only 2 training files" in caplog.text
+    assert "2/6 of the steps" in caplog.text
+
+
+@pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once
+@pytest.mark.parametrize("damage, named", [
+    (lambda folder: (folder / "state.keras").write_bytes((folder / "state.keras").read_bytes()[:1000]),
+     "state.keras: not a .keras model archive"),
+    (lambda folder: (folder / "config.json").write_text("{ not json"), "config.json: is not valid JSON"),
+    (lambda folder: (folder / "history.json").write_text("[1, 2]"), "history.json: holds a JSON list"),
+])
+def test_a_damaged_model_folder_to_resume_is_one_line(damage, named, first_run, tmp_path, capsys):
+    folder = tmp_path / first_run.folder.name
+    shutil.copytree(first_run.folder.path, folder)
+    damage(folder)
+    err = error_line(capsys, ["--resume-from", str(folder), "--no-progress"])
+    assert named in err and str(folder) in err
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in first_run.folder.path.iterdir())
 
 
 def test_resume_from_nowhere_is_one_line(tmp_path, capsys):
@@ -346,9 +390,41 @@ def test_resume_refuses_options_that_contradict_the_saved_run(first_run, data_ro
     arguments = tiny_run_arguments(data_root, first_run.folder.path.parent, "--resume-from",
                                    str(first_run.folder.path))
     err = error_line(capsys, arguments + ["--num-filters-per-layer", "16"])
-    assert "--num-filters-per-layer: the run resumed from" in err and "[8, 8]" in err
+    assert "--num-filters-per-layer: the run resumed from" in err and "made with [8], not [16]" in err
     err = error_line(capsys, arguments + ["--schedule-learning-rates", "0.1", "0.003"])
-    assert "--schedule-learning-rates: the run resumed from" in err and "learning_rate_per_epoch" in err
+    assert "--schedule-learning-rates: the run resumed from" in err and "[0.01, 0.003], not [0.1, 0.003]" in err
+    err = error_line(capsys, arguments + ["--checkpoint-val-spike-loss-threshold", "0.03"])
+    assert "made with 10.0, not 0.03" in err and "leave the option out" in err
+
+
+def without_date(name):
+    return re.sub(r"__\d{4}-\d\d-\d\d__\d\d_\d\d__", "__", name)
+
+
+@pytest.mark.parametrize("optimizer", ["--reset-optimizer-each-schedule-epoch",
+                                       "--no-reset-optimizer-each-schedule-epoch"])
+def test_resume_continues_the_saved_configuration(optimizer, data_root, tmp_path):
+    """Stopped after schedule epoch 1 and resumed with --resume-from alone: the saved configuration (a checkpoint
+    threshold far from the default, a batch size that changes at epoch 3) and the checkpoint names continue as
+    in one run."""
+    arguments = tiny_run_arguments(data_root, tmp_path / "whole", "--num-steps-multiplier", "1",
+                                   "--schedule-batch-sizes", "4", "2", optimizer)
+    whole = fit_CNN.main(arguments)
+    first = fit_CNN.main(arguments[:arguments.index("--out-dir")] + ["--out-dir", str(tmp_path / "parts")]
+                         + arguments[arguments.index("--out-dir") + 2:] + ["--stop-after-schedule-epochs", "1"])
+    resumed = fit_CNN.main(["--resume-from", str(first.folder.path), "--no-progress", "--log-level", "WARNING"])
+    assert resumed.folder.path == first.folder.path
+    assert resumed.folder.config["params"]["checkpoint_val_spike_loss_threshold"] == 10
+    for key in ("num_train_samples", "batch_size", "learning_schedule"):
+        assert resumed.history[key] == whole.history[key], key
+    assert len(whole.checkpoints) == 3  # the saved threshold (10, not the block's 0.03) saves every epoch
+
+    def trained_samples(checkpoints):  # the names' loss fields differ with the losses (below)
+        return [without_date(c.name).split("__LogLoss")[0] for c in checkpoints]
+    assert trained_samples(first.checkpoints + resumed.checkpoints) == trained_samples(whole.checkpoints)
+    if resumed.history["loss"] != whole.history["loss"]:
+        pytest.xfail("known: a resumed run draws fresh windows and Keras shuffles batches with Python's global "
+                     "random state, which the resume point does not save (docs/training.md, 'Resuming')")
 
 
 @pytest.mark.xdist_group("fit_cnn_first_run")  # one worker trains the shared run once

@@ -20,10 +20,13 @@ foreign file cannot run code. Training and evaluation read files through the com
 """
 from __future__ import annotations
 
+import collections
+import functools
 import itertools
 import logging
 import os
 import pickle
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -31,7 +34,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from neuron_as_dnn import safe_pickle, utils
-from neuron_as_dnn.errors import FileContentError, MissingFileError
+from neuron_as_dnn.errors import FileContentError, MissingFileError, UserError
 from neuron_as_dnn.simulation.simulator import HIGH_RES_SAMPLES_PER_MS, SOMA_CLIP_MV  # noqa: F401 (the format's)
 
 log = logging.getLogger(__name__)
@@ -99,7 +102,49 @@ def find_dataset_files(folder: str | os.PathLike, num_simulations: int | None = 
     if not folder.is_dir():
         raise MissingFileError(f"dataset folder {folder} does not exist")
     pattern = pattern or dataset_glob_pattern(num_simulations, sim_duration_sec)
-    return sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in folder.glob(pattern) if p.is_file() and not p.name.startswith("."))
+    check_one_dataset(folder, files)
+    return files
+
+
+# the name's input rate ranges tell the synapse presets apart (NMDA 0_800, AMPA 0_1900, ...); other ranges (the
+# authors' files, custom runs) name no preset and are not compared
+_INPUT_RANGES_IN_NAME = re.compile(r"^(exBas_.*?)__saved_InputSpikes")
+_DURATION_IN_NAME = re.compile(r"_(\d+)_secDuration")
+
+
+@functools.cache
+def _presets_by_ranges() -> dict[str, str]:
+    from neuron_as_dnn.data.dataset_generation import PRESETS, RANGE_KEYS  # it writes these files: it imports us
+
+    pattern = "exBas_{}_{}_inhBasDiff_{}_{}__exApic_{}_{}_inhApicDiff_{}_{}"
+    return {pattern.format(*(int(v) for key in RANGE_KEYS for v in preset[key])): synapse_type
+            for synapse_type, preset in PRESETS.items()}
+
+
+def _name_parts(path: Path) -> tuple[str | None, int | None]:
+    """(input rate ranges, duration in s) from a dataset file's name; None for what the name does not tell."""
+    ranges, duration = _INPUT_RANGES_IN_NAME.match(path.name), _DURATION_IN_NAME.search(path.name)
+    return ranges[1] if ranges else None, int(duration[1]) if duration else None
+
+
+def check_one_dataset(folder: str | os.PathLike, files: Sequence[Path]) -> None:
+    """UserError when ``files`` (of ``folder``) mix synapse presets or durations: every stage takes a folder as one
+    dataset, and a mix would be explored, evaluated and trained on as if it were one."""
+    named = collections.Counter(_name_parts(Path(path)) for path in files)
+    if len({ranges for ranges, _ in named}) <= 1 and len({duration for _, duration in named}) <= 1:
+        return  # the usual folder, told without importing the presets
+    kinds = collections.Counter()
+    for (ranges, duration), count in named.items():
+        kinds[_presets_by_ranges().get(ranges), duration] += count
+    synapse_types = {synapse_type for synapse_type, _ in kinds if synapse_type is not None}
+    durations = {duration for _, duration in kinds if duration is not None}
+    if len(synapse_types) > 1 or len(durations) > 1:
+        found = "; ".join(f"{count} file(s) of {synapse_type or 'other inputs'}, {duration or '?'} s"
+                          for (synapse_type, duration), count in sorted(kinds.items(), key=str))
+        raise UserError(f"{folder} mixes datasets ({found}): a data folder holds one synapse type and one "
+                        "duration; move the others into a folder of their own (fit_CNN.py can also pick one "
+                        "duration and file size with --duration-sec and --num-simulations-per-file)")
 
 
 # ---------------------------------------------------------------------------------------------------------

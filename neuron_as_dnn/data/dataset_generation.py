@@ -9,12 +9,18 @@ The flow for one dataset file:
 3. every finished simulation is saved at once in a work folder beside the output, so an
    interrupted run resumes where it stopped;
 4. one process assembles the file in the authors' format (``dataset.write_experiment_file``) and a
-   JSON record of the configuration and versions (``configs/<file stem>.json`` beside it), then
-   removes the work folder.
+   JSON record of the configuration, versions and timing (``configs/<file stem>.json`` beside it), then
+   removes the work folder. The file holds no timing, so the same parameters give the same bytes.
+
+One run at a time works on a file (``utils.output_lock`` on its work folder; runs of other files may share the
+output folder), and a folder that cannot take the files (no space, no permission) ends the run with one line;
+the finished simulations stay for the rerun.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import multiprocessing
@@ -30,11 +36,11 @@ from tqdm import tqdm
 from neuron_as_dnn import paths
 from neuron_as_dnn.data import dataset
 from neuron_as_dnn.data.dataset import HIGH_RES_SAMPLES_PER_MS
-from neuron_as_dnn.errors import ConfigError, bad_parameter
+from neuron_as_dnn.errors import ConfigError, UserError, bad_parameter
 from neuron_as_dnn.simulation import morphology, synaptic_inputs
 from neuron_as_dnn.simulation.cell import CellOptions, EXCITATORY_TYPES, INHIBITORY_TYPES
 from neuron_as_dnn.simulation.simulator import INTEGRATORS, RunSettings, Simulator
-from neuron_as_dnn.utils import atomic_write, write_json, write_provenance
+from neuron_as_dnn.utils import atomic_write, output_lock, write_json, write_provenance
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +283,42 @@ def prepare_work_dir(config: GenerationConfig) -> tuple[Path, list[int]]:
     return work_dir, pending
 
 
+# Rough sizes per simulated second (a 128 x 6-s file with dendritic voltages is about 1 GB), kept low so that
+# only a folder clearly too small is refused before simulating: a work file, and its share of the dataset file.
+BYTES_PER_SIMULATED_SECOND = {True: 1.0e6, False: 0.1e6}
+
+
+def check_free_space(config: GenerationConfig) -> None:
+    """Refuse before simulating when the output folder cannot take the work files still to write and the file."""
+    pending = config.num_simulations - len(list(work_dir_for(config).glob("simulation_*.npz")))
+    needed = BYTES_PER_SIMULATED_SECOND[config.dvt] * config.duration_sec * (pending + config.num_simulations)
+    free = shutil.disk_usage(config.out_dir).free
+    if free < needed:
+        _fail("out_dir", f"{config.out_dir} has {free / 1e9:.2f} GB free; {config.num_simulations} simulations of "
+                         f"{config.duration_sec} s need about {needed / 1e9:.2f} GB: free some space or choose "
+                         "another folder")
+
+
+# what a full, read-only or forbidden output folder raises: the user's to fix, not a bug
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+@contextlib.contextmanager
+def disk_errors_reported(config: GenerationConfig):
+    """A write that the output folder refuses (full disk, quota, read-only, permissions) becomes one line that
+    says what to do; the finished simulations stay in the work folder, so the rerun resumes."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in DISK_ERRNOS:
+            raise
+        work_dir = work_dir_for(config)
+        done = len(list(work_dir.glob("simulation_*.npz")))
+        raise UserError(f"could not write {error.filename or config.out_dir} ({error.strerror}); free some space "
+                        f"(or make {config.out_dir} writable) and rerun the same command: the {done} finished "
+                        f"simulation(s) in {work_dir} are kept and the rerun resumes") from None
+
+
 def run_simulations(config: GenerationConfig, work_dir: Path, indices: list[int], rank: int = 0,
                     progress: bool = True) -> None:
     """Run ``indices`` with ``config.workers`` local processes, each building the cell once."""
@@ -301,7 +343,9 @@ def run_simulations(config: GenerationConfig, work_dir: Path, indices: list[int]
 
 # -- assembling the file in the authors' format ---------------------------------------------------
 
-def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, wall_seconds: float) -> Path:
+def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, started: float) -> Path:
+    """Write the dataset file from the work folder, then its provenance record (with the run's timing,
+    ``started`` being its ``time.perf_counter()``)."""
     simulations, spike_counts, isis, cpu, intervals, sigmas = [], [], [], [], [], []
     n_seg = len(morphology_params["allSegmentsType"])
     for index in range(config.num_simulations):
@@ -346,7 +390,8 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
         "totalNumOutputSpikes": total_spikes,
         "totalNumSimulationSeconds": int(total_seconds),
         "averageOutputFrequency": float(total_spikes / total_seconds),
-        "entireExperimentDurationInMinutes": float(wall_seconds / 60.0),
+        # the authors' key is kept for their readers, but not the time: the record beside the file has it
+        "entireExperimentDurationInMinutes": float("nan"),
         # Beyond the authors' keys: what regenerates every simulation and how it was run.
         "temporal_inst_rate_smoothing_sigma_options_ms": [int(v) for v in config.sigma_options_ms],
         "inst_rate_sampling_time_interval_jitter_range": int(config.interval_jitter_ms),
@@ -355,7 +400,6 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
         "perSimulationSeeds": [simulation_seed(config.seed, i) for i in range(config.num_simulations)],
         "perSimulationInstRateSamplingIntervalMs": intervals,
         "perSimulationSmoothingSigmaMs": sigmas,
-        "perSimulationCpuSeconds": cpu,
         "biophysicalType": config.synapse_type,
         "SKE2_mult_factor": float(config.ske2_mult_factor),
         "celsius": float(config.celsius),
@@ -370,7 +414,8 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
     dataset.write_experiment_file(path, params, simulations)
     # not beside the file: its name would match the readers' glob *_simulationRuns*_secDuration_*
     write_provenance(config_path_for(path), config.identity(), workers=config.workers,
-                     cpu_seconds_total=float(sum(cpu)), output_spikes=total_spikes)
+                     wall_seconds=time.perf_counter() - started, cpu_seconds_total=float(sum(cpu)),
+                     per_simulation_cpu_seconds=cpu, output_spikes=total_spikes)
     return path
 
 
@@ -392,27 +437,41 @@ def _mpi_communicator():
 
 def generate_dataset(config: GenerationConfig, progress: bool = True) -> Path | None:
     """Run every simulation of one file and write it. Under MPI, ranks share the simulations
-    (round robin) and rank 0 writes the file; returns the path on the writing process."""
+    (round robin) and rank 0 writes the file; returns the path on the writing process.
+
+    Rank 0 holds the work folder's lock (``utils.output_lock``) for the whole run, so a second run of the
+    same file refuses while this one runs, and a run killed before takes over its lock when rerun."""
     comm = _mpi_communicator()
     rank, size = (comm.Get_rank(), comm.Get_size()) if comm else (0, 1)
     start = time.perf_counter()
-    if rank == 0:
-        work_dir, pending = prepare_work_dir(config)
-        log.info("%d simulations of %d s (%s, %s), %s", config.num_simulations, config.duration_sec,
-                 config.synapse_type, "CVode" if config.integrator == "cvode" else f"dt {config.dt_ms} ms",
-                 f"{size} MPI ranks" if comm else f"{config.workers} worker(s)")
-    else:
-        work_dir, pending = None, None
-    if comm:
-        work_dir, pending = comm.bcast((work_dir, pending), root=0)
-    run_simulations(config, work_dir, pending[rank::size], rank, progress)
-    if comm:
-        comm.Barrier()
-    if rank != 0:
-        return None
-    from neuron_as_dnn.simulation.cell import L5PC
-    morphology_params = L5PC(config.morphology, config.cell_options()).dataset_morphology_params()
-    path = assemble(config, work_dir, morphology_params, time.perf_counter() - start)
-    shutil.rmtree(work_dir)
+    with disk_errors_reported(config), contextlib.ExitStack() as held:
+        plan = None
+        if rank == 0:
+            try:
+                check_free_space(config)
+                work_dir_for(config).mkdir(parents=True, exist_ok=True)
+                held.enter_context(output_lock(work_dir_for(config), "simulate_L5PC_and_create_dataset.py"))
+                plan = prepare_work_dir(config)
+                log.info("%d simulations of %d s (%s, %s), %s", config.num_simulations, config.duration_sec,
+                         config.synapse_type, "CVode" if config.integrator == "cvode" else f"dt {config.dt_ms} ms",
+                         f"{size} MPI ranks" if comm else f"{config.workers} worker(s)")
+            finally:
+                # also when rank 0 refuses: the other ranks then stop instead of waiting for it
+                if comm:
+                    comm.bcast(plan, root=0)
+        else:
+            plan = comm.bcast(None, root=0)
+        if plan is None:
+            return None
+        work_dir, pending = plan
+        run_simulations(config, work_dir, pending[rank::size], rank, progress)
+        if comm:
+            comm.Barrier()
+        if rank != 0:
+            return None
+        from neuron_as_dnn.simulation.cell import L5PC
+        morphology_params = L5PC(config.morphology, config.cell_options()).dataset_morphology_params()
+        path = assemble(config, work_dir, morphology_params, start)
+        shutil.rmtree(work_dir)
     log.info("dataset written: %s", path)
     return path

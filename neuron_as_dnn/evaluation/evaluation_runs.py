@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
@@ -122,6 +124,33 @@ def models_root(params: dict) -> Path:
     if not params["models_dir"]:
         params["models_dir"] = str(paths.MODELS_DIR / (params["synapse_type"] or "NMDA"))
     return Path(params["models_dir"])
+
+
+def working_path(path: Path) -> Path:
+    """``path``, or for one inside the shipped ``pretrained/`` (part of the checkout, which the code never writes)
+    the same place among the working copies, ``models/pretrained/``."""
+    resolved, shipped = Path(path).resolve(), paths.PRETRAINED_DIR.resolve()
+    return paths.PRETRAINED_COPIES_DIR / resolved.relative_to(shipped) if resolved.is_relative_to(shipped) else path
+
+
+def working_folder(folder: ModelFolder) -> ModelFolder:
+    """``folder``, or for a network shipped in ``pretrained/`` its working copy ``models/pretrained/<run>/``,
+    copied whole on first use (a few MB): its results and predictions are written there, and the shipped
+    evaluation travels with the copy, so it stays readable."""
+    copy = working_path(folder.path)
+    if copy == folder.path:
+        return folder
+    if not copy.is_dir():
+        log.info("%s is shipped with the repository: its results and predictions go to the copy %s", folder.path,
+                 copy)
+        staging = copy.with_name(f".{copy.name}.partial-{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(folder.path, staging)
+        try:
+            staging.rename(copy)
+        except OSError:  # another run made the copy meanwhile
+            shutil.rmtree(staging)
+    return ModelFolder(copy, folder.layout)
 
 
 def find_model_folders(root: Path) -> list[ModelFolder]:
@@ -362,7 +391,8 @@ def run(params: dict, split: str) -> dict:
     if params["num_subsets"] < 0:
         raise errors.bad_parameter("num_subsets", f"must be 0 or more, got {params['num_subsets']}")
     root = models_root(params)
-    found = find_model_folders(root)
+    found = [working_folder(folder) for folder in find_model_folders(root)]
+    root = working_path(root)
     folders = select_model_folders(found, root, params["synapse_type"])
     chosen = choose_checkpoints(folders, split, params)
     todo = not_yet_evaluated(chosen, split, params)

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import errors, utils
+from neuron_as_dnn import errors, safe_pickle, utils
 from neuron_as_dnn.data import dataset
 from neuron_as_dnn.evaluation import evaluation_runs, metrics
 from neuron_as_dnn.learning import model_folder
@@ -483,6 +483,15 @@ def export_best_model(row: Mapping[str, Any], out_dir: str | os.PathLike, params
                     source.path, name, source.checkpoints_dir / name,
                     model_folder.authors_file(source.path, name, "model").name)
         return None
+    evaluation_pickle = source.results_path(name, split, model_folder.EVALUATION_PICKLE_SUFFIX)
+    try:  # the exported pickles are read by others' unpicklers: copy only what ours reads as plain data
+        if checkpoint.companion_path is not None:
+            model_folder.read_companion(checkpoint.companion_path)
+        if evaluation_pickle.is_file():
+            safe_pickle.load(evaluation_pickle, "model evaluation")
+    except errors.FileContentError as error:
+        log.warning("%s; %s not exported", error, name)
+        return None
     if not _prepare_export_folder(target, name):
         return None
     target.mkdir(parents=True, exist_ok=True)
@@ -505,7 +514,6 @@ def export_best_model(row: Mapping[str, Any], out_dir: str | os.PathLike, params
         log.warning("%s: checkpoint %s has no companion pickle; %s not written", source.path, name,
                     exported("training").name)
     # the evaluation's own pickle; never the training pickle (the original's copy bug)
-    evaluation_pickle = source.results_path(name, split, model_folder.EVALUATION_PICKLE_SUFFIX)
     if evaluation_pickle.is_file():
         _copy(evaluation_pickle, exported("evaluation"))
     else:

@@ -470,8 +470,10 @@ def choose_checkpoint(folder, name: str | None = None):
     predictions, else the latest."""
     if name:
         return folder.checkpoint(name)
+    from neuron_as_dnn.evaluation.evaluation_runs import working_folder
     from neuron_as_dnn.learning.model_folder import checkpoint_name
 
+    folder = working_folder(folder)
     checkpoints = {c.name: c for c in folder.checkpoints()}
     latest = folder.latest_checkpoint()
     for files in (folder.result_files(TEST_SPLIT), folder.prediction_files(TEST_SPLIT)):
@@ -493,11 +495,14 @@ def load_figure_data(folder, checkpoint, test_data_dir: str | Path | None = None
                      progress: bool = True) -> tuple[FigureData, dict]:
     """The figures' data for one checkpoint and its headline metrics. Test predictions are read from the
     folder's ``predictions/`` (made now, and saved there, from ``test_data_dir`` when missing); metrics and
-    cross-correlation from its ``evaluation/`` JSON when there is one, else computed."""
+    cross-correlation from its ``evaluation/`` JSON when there is one, else computed. A shipped network's
+    folder is its working copy (``evaluation_runs.working_folder``)."""
     from neuron_as_dnn import paths
     from neuron_as_dnn.learning import models
     from neuron_as_dnn.evaluation import prediction
+    from neuron_as_dnn.evaluation.evaluation_runs import working_folder
 
+    folder = working_folder(folder)
     predictions_file = folder.predictions_path(checkpoint.name, TEST_SPLIT)
     model = None
     if predictions_file.is_file():

@@ -163,7 +163,7 @@ def authors_file(folder: str | os.PathLike, name: str, kind: str) -> Path:
 
 def read_companion(path: str | os.PathLike) -> dict:
     """A companion pickle (ours or the authors'), read without running code, with the original's four dicts."""
-    companion = safe_pickle.load(path, "model companion pickle")
+    companion = safe_pickle.load(path, "model companion")
     if not isinstance(companion, dict):
         raise errors.FileContentError(path, f"holds a {type(companion).__name__}, not a model companion dict")
     missing = [key for key in COMPANION_KEYS if key not in companion]
@@ -180,6 +180,19 @@ def write_companion(path: Path, data_dict: Mapping, architecture: Mapping, learn
                 "dvt_pca": None if dvt_pca is None else dvt_pca.to_dict()}
     with utils.atomic_write(path, "wb") as handle:
         pickle.dump(contents, handle, protocol=2)
+
+
+def _read_json_dict(path: Path) -> dict:
+    """One of the folder's JSON files; a damaged or foreign one is the user's to replace, so it is named."""
+    try:
+        contents = utils.read_json(path)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.FileContentError(path, f"is not valid JSON ({error}); restore it from a copy of the model "
+                                            "folder, or train a new run") from None
+    if not isinstance(contents, dict):
+        raise errors.FileContentError(path, f"holds a JSON {type(contents).__name__}, not the object fit_CNN.py "
+                                            "writes; restore it from a copy of the model folder")
+    return contents
 
 
 def _synapse_type_from_name(name: str) -> str:
@@ -328,7 +341,7 @@ class ModelFolder:
     def _read(self, file: str, companion_key: str, default: Any = None) -> Any:
         if self.layout == "ours":
             path = self.path / file
-            return utils.read_json(path) if path.is_file() else default
+            return _read_json_dict(path) if path.is_file() else default
         return self._companion.get(companion_key, default)
 
     # The description is read once per ModelFolder (cached properties); the writers below drop what they replace.
@@ -339,7 +352,7 @@ class ModelFolder:
 
     @cached_property
     def config(self) -> dict | None:
-        return utils.read_json(self.path / CONFIG_FILE) if self.layout == "ours" else None
+        return _read_json_dict(self.path / CONFIG_FILE) if self.layout == "ours" else None
 
     @property
     def synapse_type(self) -> str:
@@ -598,7 +611,10 @@ def resume_point(path: str | os.PathLike) -> ResumePoint:
     path = Path(path)
     folder = _our_folder_holding(path)
     if folder is not None and path.parent.name != CHECKPOINTS_DIR:
-        return ResumePoint(source=path, folder=folder, model_path=folder._newest_model_path(),
+        model_path = folder._newest_model_path()
+        if model_path is not None:
+            models.model_file_channels(model_path)  # a damaged state.keras is reported now, not after the caches
+        return ResumePoint(source=path, folder=folder, model_path=model_path,
                            synapse_type=folder.synapse_type, architecture=folder.architecture,
                            learning_schedule=folder.learning_schedule, history=folder.history,
                            data_dict=folder.data_dict, dvt_pca=folder.dvt_pca,

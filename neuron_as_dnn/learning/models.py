@@ -472,7 +472,12 @@ def load_model_file(path: str | os.PathLike, architecture: Mapping[str, Any] | N
     if not path.is_file():
         raise errors.MissingFileError(f"model file {path} does not exist")
     if path.suffix == ".keras":
-        return keras.models.load_model(path, compile=False)
+        _keras_file_config(path)  # a truncated or foreign archive, named before Keras reads it
+        try:
+            return keras.models.load_model(path, compile=False)
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+            raise ModelFileError(path, f"cannot be loaded as a Keras model ({type(error).__name__}: {error})") \
+                from None
     if path.suffix not in (".h5", ".hdf5"):
         raise ModelFileError(path, "unknown model format (expected .keras or .h5)")
     weights = read_h5_weights(path)

@@ -64,7 +64,14 @@ SAVE_FORMATS = ("keras", "h5")
 POSITIVE_INTEGERS = ("input_window_size", "dvt_pca_num_files", "train_files_per_epoch", "max_files_in_memory",
                      "sampler_workers", "num_steps_multiplier")
 POSITIVE_INTEGERS_OR_UNSET = ("num_simulations_per_file", "duration_sec", "stop_after_schedule_epochs")
-POSITIVE_NUMBERS = ("train_file_load", "valid_file_load", "validation_fraction", "dvt_target_clip")
+POSITIVE_NUMBERS = ("initializer_std", "dvt_target_clip")
+FRACTIONS = ("train_file_load", "valid_file_load", "validation_fraction")   # in (0, 1]
+POSITIVE_INTEGER_LISTS = ("filter_sizes_per_layer", "num_filters_per_layer", "strides_per_layer",
+                          "dilation_rates_per_layer")
+# A resumed run of our model folder takes every other entry from its config.json: these only say how this
+# invocation runs (where the data now lie, how much to train now, how verbosely), not what is trained.
+FREE_ON_RESUME = ("resume_from", "stop_after_schedule_epochs", "out_dir", "cache_dir", "max_files_in_memory",
+                  "sampler_workers", "sampler_use_multiprocessing", "progress", "log_level", *DATA_DIR_PARAMS)
 
 CHECKPOINT_WINDOW_EPOCHS = 3      # checkpoint rule: mean of the last 3 val spike losses ...
 LOGLOSS_NAME_WINDOW_EPOCHS = 7    # ... and the name's LogLoss fields: mean of the last 7
@@ -97,8 +104,9 @@ def expand_learning_schedule(params: Mapping[str, Any]) -> dict:
         if len(values) != len(stages):
             raise errors.bad_parameter(key, f"has {len(values)} values for {len(stages)} schedule stages "
                                             "(give one, or one per stage)")
-        if min(values) < 0 or (positive and min(values) <= 0):
-            raise errors.bad_parameter(key, f"values must be {'positive' if positive else '>= 0'}, got {values}")
+        if not all(np.isfinite(values)) or min(values) < 0 or (positive and min(values) <= 0):
+            raise errors.bad_parameter(key, f"values must be finite and {'positive' if positive else '>= 0'}, "
+                                            f"got {values}")
         return values
 
     rates, batches = per_stage("schedule_learning_rates"), per_stage("schedule_batch_sizes")
@@ -143,24 +151,53 @@ def check_params(params: Mapping[str, Any]) -> None:
     def is_count(value):
         return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
+    def is_finite(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
     for key in POSITIVE_INTEGERS:
         if not is_count(params[key]):
             raise errors.bad_parameter(key, f"must be a positive integer, got {params[key]!r}")
     for key in POSITIVE_INTEGERS_OR_UNSET:
         if params[key] is not None and not is_count(params[key]):
             raise errors.bad_parameter(key, f"must be a positive integer (or unset), got {params[key]!r}")
-    for key in ("num_dvt_components", "ignore_first_ms", "seed"):
+    for key in POSITIVE_INTEGER_LISTS:
+        if params[key] is not None and not all(is_count(value) for value in params[key]):
+            raise errors.bad_parameter(key, f"must be positive integers, got {params[key]}")
+    for key in ("num_dvt_components", "ignore_first_ms", "seed", "input_projection_channels"):
         unset_allowed = key == "seed"  # the DVT components are unset only until the synapse preset fills them
         if not (params[key] is None and unset_allowed) and not (isinstance(params[key], int) and params[key] >= 0):
             raise errors.bad_parameter(key, f"must be an integer >= 0, got {params[key]!r}")
     for key in POSITIVE_NUMBERS:
-        if not params[key] > 0:
-            raise errors.bad_parameter(key, f"must be positive, got {params[key]!r}")
+        if not (is_finite(params[key]) and params[key] > 0):
+            raise errors.bad_parameter(key, f"must be a positive number, got {params[key]!r}")
+    for key in FRACTIONS:
+        if not (is_finite(params[key]) and 0 < params[key] <= 1):
+            raise errors.bad_parameter(key, f"is a fraction in (0, 1], got {params[key]!r} (to train on more "
+                                            "windows, raise --train-files-per-epoch or --num-steps-multiplier)")
+    if not (is_finite(params["l2_regularization"]) and params["l2_regularization"] >= 0):
+        raise errors.bad_parameter("l2_regularization", f"must be a number >= 0, got {params['l2_regularization']!r}")
+    for key in ("dvt_clip_mv", "checkpoint_val_spike_loss_threshold"):
+        if not is_finite(params[key]):
+            raise errors.bad_parameter(key, f"must be a finite number, got {params[key]!r}")
     if not params["save_formats"] or set(params["save_formats"]) - set(SAVE_FORMATS):
         raise errors.bad_parameter("save_formats", f"choose from {list(SAVE_FORMATS)}, got {params['save_formats']}")
     expand_learning_schedule(params)
     if not params["resume_from"]:  # a resumed run keeps its saved architecture
-        architecture_from_params(params)
+        architecture = architecture_from_params(params)
+        if params["duration_sec"] is not None:  # known from the file filter: checked before any file is read
+            check_window_fits(params, architecture, 1000 * params["duration_sec"])
+
+
+def check_window_fits(params: Mapping[str, Any], architecture: Mapping[str, Any], duration_ms: int) -> None:
+    """Every batch needs as many distinct window end times after max(--ignore-first-ms, W) as it has windows."""
+    window, ignored = architecture["input_window_size"], params["ignore_first_ms"]
+    batch_size = max(params["schedule_batch_sizes"])
+    if duration_ms - max(ignored, window) < batch_size:
+        raise errors.bad_parameter(
+            "input_window_size" if window >= ignored else "ignore_first_ms",
+            f"windows of {window} ms that end after max(--ignore-first-ms {ignored}, {window}) ms leave fewer than "
+            f"{batch_size} (the batch size) end times in simulations of {duration_ms} ms; give at most "
+            f"{duration_ms - batch_size} ms")
 
 
 def resolve_folders(params: Mapping[str, Any]) -> dict:
@@ -315,17 +352,57 @@ def plan_run(params: Mapping[str, Any], explicit: Collection[str] = ()) -> Train
     resume = None
     if params["resume_from"]:
         resume = model_folder.resume_point(params["resume_from"])
+        if resume.folder is not None:
+            params = continue_saved_run(params, explicit, resume)
         check_resume_compatible(params, requested_entries(params, explicit), resume)
         params.update(synapse_type=resume.synapse_type, num_dvt_components=resume.num_dvt_components)
         if resume.folder is not None:
             params["out_dir"] = str(resume.folder.path.parent)  # the run continues in its own folder
     params = resolve_folders(params)
     data_dict = discover_data(params) if resume is None else _resumed_data_dict(params, explicit, resume)
+    check_files_per_epoch(params, explicit, data_dict)
     _check_writable(Path(params["out_dir"]))
     if resume is None:
         return TrainingRun(params, architecture_from_params(params), data_dict)
     return TrainingRun(params, resume.architecture, data_dict, resume,
                        history=copy.deepcopy(resume.history), schedule=copy.deepcopy(resume.learning_schedule))
+
+
+def continue_saved_run(params: Mapping[str, Any], explicit: Collection[str],
+                       resume: model_folder.ResumePoint) -> dict:
+    """The parameters of the run saved in ``resume.folder``'s config.json, with this invocation's
+    ``FREE_ON_RESUME`` entries: an option given again must repeat its saved value (or it asks for another run)."""
+    saved = (resume.folder.config or {}).get("params")
+    if not isinstance(saved, dict):
+        raise errors.FileContentError(resume.folder.path / model_folder.CONFIG_FILE,
+                                      "holds no 'params' of the run to continue (not written by fit_CNN.py)")
+    continued = copy.copy(params)
+    for key in set(params) - set(FREE_ON_RESUME):
+        if key not in saved:
+            continue  # an option newer than the saved run: its value here
+        if key in explicit and params[key] != saved[key]:
+            raise errors.bad_parameter(key, f"the run resumed from {resume.source} was made with {saved[key]!r}, "
+                                            f"not {params[key]!r}; leave the option out to continue it with its "
+                                            "saved value, or start a new run without --resume-from")
+        continued[key] = copy.deepcopy(saved[key])
+    return continued
+
+
+def check_files_per_epoch(params: Mapping[str, Any], explicit: Collection[str], data_dict: Mapping) -> None:
+    """Files are drawn without replacement: more files per epoch than there are cannot be honoured. Asked for on
+    the command line, that is a mistake; the block's default is reduced, saying what the run does instead."""
+    asked, available = params["train_files_per_epoch"], len(data_dict["train_files"])
+    if asked <= available:
+        return
+    if "train_files_per_epoch" in explicit:
+        raise errors.bad_parameter("train_files_per_epoch", f"{asked} files per epoch, but there are only "
+                                                            f"{available} training files in "
+                                                            f"{params['train_data_dir']}; give at most {available}, or "
+                                                            "raise --num-steps-multiplier for more steps")
+    log.warning("--train-files-per-epoch %d, but there are only %d training files: every Keras epoch uses all %d, "
+                "i.e. %d/%d of the steps that %d files would give (--train-files-per-epoch %d says so; raise "
+                "--num-steps-multiplier for more steps)", asked, available, available, available, asked, asked,
+                available)
 
 
 def _resumed_data_dict(params: Mapping[str, Any], explicit: Collection[str],
@@ -354,6 +431,7 @@ def prepare_data(run: TrainingRun) -> None:
     cache.prepare_caches(run.train_files + run.valid_files, params["cache_dir"], run.dvt_pca, params["progress"])
     first = cache.load_cached(run.train_files[0], params["cache_dir"])
     run.sims_per_file, run.duration_ms = first.num_simulations, first.duration_ms
+    check_window_fits(params, run.architecture, run.duration_ms)  # the files of --duration-sec any, or moved ones
     run.num_input_channels = first.inputs.num_channels
     if not run.schedule:
         run.schedule = expand_learning_schedule(params)
@@ -503,6 +581,12 @@ def _recent_mean(values: Sequence[float], window: int) -> float:
     return float(np.mean(values if len(values) < SHORT_HISTORY else values[-window:]))
 
 
+def checkpoint_id(seed: int, keras_epochs: int) -> int:
+    """The name's ID field (random in the original): drawn from the seed and the point of the run, so that a
+    resumed run names its checkpoints as the uninterrupted one does."""
+    return int(np.random.default_rng([seed, keras_epochs]).integers(100000))
+
+
 def save_schedule_epoch(run: TrainingRun) -> None:
     """A checkpoint if the rule says so, then the resume point, then the out_dir's summary.csv."""
     history = run.history
@@ -511,7 +595,7 @@ def save_schedule_epoch(run: TrainingRun) -> None:
         name = models.checkpoint_name(run.params["synapse_type"], run.architecture, sum(history["num_train_samples"]),
                                       _recent_mean(history.get("spikes_loss", []), LOGLOSS_NAME_WINDOW_EPOCHS),
                                       _recent_mean(history.get("val_spikes_loss", []), LOGLOSS_NAME_WINDOW_EPOCHS),
-                                      int(np.random.default_rng().integers(100000)))
+                                      checkpoint_id(run.params["seed"], len(history["loss"])))
         run.checkpoints.append(run.folder.save_checkpoint(run.model, name, history, run.params["save_formats"]))
         log.info("saved checkpoint %s", name)
     run.folder.save_state(run.model, history)

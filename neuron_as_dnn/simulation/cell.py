@@ -66,6 +66,8 @@ def neuron_h():
     global _h
     if _h is not None:
         return _h
+    # without a display NEURON prints two warning lines on stderr, which would bury a script's one-line error
+    os.environ.setdefault("NEURON_MODULE_OPTIONS", "-nogui")
     from neuron import h, load_mechanisms
 
     if not hasattr(h, "AmpaNmdaSynapse"):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from neuron_as_dnn.errors import ConfigError, FileContentError, MissingFileError
+from neuron_as_dnn.errors import ConfigError, FileContentError, MissingFileError, UserError
 from neuron_as_dnn.simulation.cell import CellOptions, L5PC, SynapseSet, neuron_h
 from neuron_as_dnn.utils import atomic_write
 
@@ -248,11 +249,16 @@ def load_replay_inputs(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"replay input {path} does not exist")
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms") if k not in data]
-        if missing:
-            raise FileContentError(path, f"lacks the keys {missing} (the format is in the README, 'Replaying a given input')")
-        inputs = {k: data[k] for k in data.files}
+    try:
+        with np.load(path, allow_pickle=False) as data:  # a single .npy array has no ``with``: TypeError
+            inputs = {k: data[k] for k in data.files}
+    except (EOFError, OSError, ValueError, TypeError, zipfile.BadZipFile) as error:
+        reason = getattr(error, "strerror", None) or "empty, truncated, or not an .npz of named arrays"
+        raise FileContentError(path, f"cannot be read as a replay input ({reason}; the format is in the README, "
+                                     "'Replaying a given input')") from None
+    missing = [k for k in ("ex_seg", "ex_ms", "inh_seg", "inh_ms") if k not in inputs]
+    if missing:
+        raise FileContentError(path, f"lacks the keys {missing} (the format is in the README, 'Replaying a given input')")
     for key in ("synapse", "integrator"):
         if key in inputs:
             inputs[key] = str(inputs[key])
@@ -301,7 +307,11 @@ def replay(input_path: str | Path, output_path: str | Path | None = None, *, syn
         output["dvt_1ms"] = result.dendritic_v_low_res.astype(np.float16)
     log.info("%d output spikes, %.1f s CPU", result.output_spike_times_ms.size, result.cpu_seconds)
     if output_path is not None:
-        with atomic_write(output_path, "wb") as handle:
-            np.savez_compressed(handle, **output)
+        try:
+            with atomic_write(output_path, "wb") as handle:
+                np.savez_compressed(handle, **output)
+        except OSError as error:  # a full disk, a read-only folder, a folder under that name: the user's to fix
+            raise UserError(f"could not write the replay output {output_path} ({error.strerror or error}); free "
+                            "some space or choose another path") from None
     return output
 
