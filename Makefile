@@ -1,5 +1,5 @@
 # make setup  : virtual environment (.venv), pinned packages, compiled NMODL mechanisms
-# make test   : the test suite (parallel, about 4 minutes on 2 cores; reads nothing outside the checkout)
+# make test   : the test suite (parallel, about 10 minutes on 2 cores; reads nothing outside the checkout)
 # make demo   : sets everything up and runs the pipeline end to end on a small scale, with the shipped network
 PYTHON ?= python3
 VENV := .venv

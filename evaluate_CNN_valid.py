@@ -43,9 +43,7 @@ PARAMS = dict(
     log_level="INFO",  # logging level: DEBUG | INFO | WARNING | ERROR
 )
 SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, choices=evaluation_runs.PARAMS_CHOICES,
-                    checks={"models_dir": cli.existing_folder, "data_dir": cli.existing_folder,
-                            "cache_dir": cli.writable_folder, "batch_size": cli.positive_int,
-                            "num_subsets": cli.non_negative})
+                    checks=evaluation_runs.PARAMS_CHECKS)
 
 
 def main(argv=None):

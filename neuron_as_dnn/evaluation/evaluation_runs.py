@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from neuron_as_dnn import errors, paths, utils
+from neuron_as_dnn import cli, errors, paths, utils
 from neuron_as_dnn.data import dataset
 from neuron_as_dnn.evaluation import metrics, prediction
 from neuron_as_dnn.learning import models
@@ -412,3 +412,5 @@ def run(params: dict, split: str) -> dict:
 
 
 PARAMS_CHOICES = {"synapse_type": list(dataset.SYNAPSE_TYPES), "prediction_mode": list(prediction.PREDICTION_MODES)}
+PARAMS_CHECKS = {"models_dir": cli.existing_folder, "data_dir": cli.existing_folder, "cache_dir": cli.writable_folder,
+                 "batch_size": cli.positive_int, "num_subsets": cli.non_negative}
