@@ -143,7 +143,7 @@ ROWS = [
          "--num-simulations-per-file", "any", "--duration-sec", "any"], mixed_data_folder),
     *(Row(f"fit_CNN: {' '.join(option)}", "fit_CNN.py", [*option, "--out-dir", "{tmp}/models"])
       for option in (["--num-filters-per-layer", "-4"], ["--filter-sizes-per-layer", "0"],
-                     ["--strides-per-layer", "0"], ["--l2-regularization", "-1"], ["--train-file-load", "1.5"],
+                     ["--strides-per-layer", "0"], ["--l2-regularization", "-1"], ["--train-file-load", "0"],
                      ["--schedule-learning-rates", "nan"], ["--validation-fraction", "2"])),
 ]
 

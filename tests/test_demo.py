@@ -58,3 +58,14 @@ def test_the_training_run_never_validates_on_the_test_set_it_reports():
     seeds = [command[command.index("--seed") + 1] for command in simulated]
     outputs = [command[command.index("--out-dir") + 1] for command in simulated]
     assert len(set(seeds)) == len(seeds) == 3 and set(outputs) == {*folders.values(), test_folder}
+
+
+def test_the_training_run_passes_the_checks_of_fit_cnn():
+    """The demo's options go through fit_CNN.py's parser and checks (which run before any data is read)."""
+    import sys
+
+    from neuron_as_dnn.learning import training
+    sys.path.insert(0, str(demo.paths.REPO_ROOT))
+    import fit_CNN
+
+    training.check_params(fit_CNN.SCRIPT.parse(demo.TRAINING_ARGS))

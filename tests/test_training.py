@@ -151,7 +151,7 @@ def test_missing_dendritic_voltages_are_explained(tmp_path, capsys):
     (["--filter-sizes-per-layer", "0"], "--filter-sizes-per-layer: must be positive integers, got [0]"),
     (["--strides-per-layer", "0"], "--strides-per-layer: must be positive integers, got [0]"),
     (["--l2-regularization", "-1"], "--l2-regularization: must be a number >= 0"),
-    (["--train-file-load", "1.5"], "--train-file-load: is a fraction in (0, 1], got 1.5"),
+    (["--train-file-load", "-0.5"], "--train-file-load: must be a positive number, got -0.5"),
     (["--validation-fraction", "2"], "--validation-fraction: is a fraction in (0, 1], got 2.0"),
     (["--schedule-learning-rates", "nan"], "--schedule-learning-rates: values must be finite and positive"),
     (["--input-window-size", "5000"], "--input-window-size: windows of 5000 ms"),

@@ -64,8 +64,10 @@ SAVE_FORMATS = ("keras", "h5")
 POSITIVE_INTEGERS = ("input_window_size", "dvt_pca_num_files", "train_files_per_epoch", "max_files_in_memory",
                      "sampler_workers", "num_steps_multiplier")
 POSITIVE_INTEGERS_OR_UNSET = ("num_simulations_per_file", "duration_sec", "stop_after_schedule_epochs")
-POSITIVE_NUMBERS = ("initializer_std", "dvt_target_clip")
-FRACTIONS = ("train_file_load", "valid_file_load", "validation_fraction")   # in (0, 1]
+# the file loads scale the windows drawn from each file: above 1 draws more windows than the file's time holds
+# (the demo trains on a small set with 2.0), so they are only positive
+POSITIVE_NUMBERS = ("initializer_std", "dvt_target_clip", "train_file_load", "valid_file_load")
+FRACTIONS = ("validation_fraction",)   # in (0, 1]
 POSITIVE_INTEGER_LISTS = ("filter_sizes_per_layer", "num_filters_per_layer", "strides_per_layer",
                           "dilation_rates_per_layer")
 # A resumed run of our model folder takes every other entry from its config.json: these only say how this
@@ -172,8 +174,7 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise errors.bad_parameter(key, f"must be a positive number, got {params[key]!r}")
     for key in FRACTIONS:
         if not (is_finite(params[key]) and 0 < params[key] <= 1):
-            raise errors.bad_parameter(key, f"is a fraction in (0, 1], got {params[key]!r} (to train on more "
-                                            "windows, raise --train-files-per-epoch or --num-steps-multiplier)")
+            raise errors.bad_parameter(key, f"is a fraction in (0, 1], got {params[key]!r}")
     if not (is_finite(params["l2_regularization"]) and params["l2_regularization"] >= 0):
         raise errors.bad_parameter("l2_regularization", f"must be a number >= 0, got {params['l2_regularization']!r}")
     for key in ("dvt_clip_mv", "checkpoint_val_spike_loss_threshold"):
