@@ -60,6 +60,12 @@ class DatasetFormatError(FileContentError):
 # File names and discovery
 # ---------------------------------------------------------------------------------------------------------
 
+def input_ranges_name(bas_ex, bas_inh_diff, apic_ex, apic_inh_diff) -> str:
+    """``exBas_0_800_inhBasDiff_-600_200__exApic_0_800_inhApicDiff_-600_200``: a file name's input rate ranges."""
+    low_high = ["_".join(str(int(v)) for v in pair) for pair in (bas_ex, bas_inh_diff, apic_ex, apic_inh_diff)]
+    return "exBas_{}_inhBasDiff_{}__exApic_{}_inhApicDiff_{}".format(*low_high)
+
+
 def dataset_file_name(params: Mapping[str, Any]) -> str:
     """The original file name (docs/dataset_format.md) built from a ``Params`` dict, e.g.
     ``exBas_0_800_inhBasDiff_-600_200__exApic_0_800_inhApicDiff_-600_200__saved_InputSpikes_DVTs__
@@ -72,16 +78,9 @@ def dataset_file_name(params: Mapping[str, Any]) -> str:
     if missing:
         raise KeyError(f"dataset_file_name needs these Params keys: {missing}")
 
-    def pair(key):
-        low, high = params[key]
-        return f"{int(low)}_{int(high)}"
-
     dvts = "DVTs" if params["collectAndSaveDVTs"] else ""
-    return (f"exBas_{pair('num_bas_ex_spikes_per_100ms_range')}"
-            f"_inhBasDiff_{pair('num_bas_ex_inh_spike_diff_per_100ms_range')}"
-            f"__exApic_{pair('num_apic_ex_spikes_per_100ms_range')}"
-            f"_inhApicDiff_{pair('num_apic_ex_inh_spike_diff_per_100ms_range')}"
-            f"__saved_InputSpikes_{dvts}__{int(params['totalNumOutputSpikes'])}_outSpikes"
+    return (input_ranges_name(*(params[key] for key in needed[:4]))
+            + f"__saved_InputSpikes_{dvts}__{int(params['totalNumOutputSpikes'])}_outSpikes"
             f"__{int(params['numSimulations'])}_simulationRuns__{int(params['totalSimDurationInSec'])}_secDuration"
             f"__randomSeed_{int(params['randomSeed'])}.p")
 
@@ -117,8 +116,7 @@ _DURATION_IN_NAME = re.compile(r"_(\d+)_secDuration")
 def _presets_by_ranges() -> dict[str, str]:
     from neuron_as_dnn.data.dataset_generation import PRESETS, RANGE_KEYS  # it writes these files: it imports us
 
-    pattern = "exBas_{}_{}_inhBasDiff_{}_{}__exApic_{}_{}_inhApicDiff_{}_{}"
-    return {pattern.format(*(int(v) for key in RANGE_KEYS for v in preset[key])): synapse_type
+    return {input_ranges_name(*(preset[key] for key in RANGE_KEYS)): synapse_type
             for synapse_type, preset in PRESETS.items()}
 
 
