@@ -10,7 +10,7 @@ MODS := $(wildcard $(MECH_DIR)/mechanisms/*.mod)
 MECH_LIB := $(MECH_DIR)/$(ARCH)/libnrnmech.so
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup setup-backends test test-all demo figure1 morphology mechanisms clean authors-data FORCE
+.PHONY: setup setup-backends test test-all demo campaign figure1 morphology mechanisms clean authors-data FORCE
 
 setup: $(VENV)/.installed $(MECH_LIB)
 
@@ -58,6 +58,14 @@ test-all: setup
 # skipped on a rerun; outputs in data/demo/, models/demo/, figures/demo/
 demo: setup morphology
 	$(PY) -m neuron_as_dnn.demo
+
+# the paper's finding (Figs. 3 and S5: NMDA synapses make the cell deep, AMPA synapses do not) at CPU scale
+# (neuron_as_dnn/campaign.py; docs/depth.md): NMDA and AMPA datasets, a grid of depths per type, validation,
+# test, tables and figures; about 2.5 hours on 2 cores; finished steps are skipped on a rerun;
+# ARGS="--jobs 2" runs two grid points at a time, ARGS="--list" prints the grid; outputs in
+# data/campaign/cpu/, models/campaign/cpu/, figures/campaign/cpu/
+campaign: setup morphology
+	$(PY) -m neuron_as_dnn.campaign $(ARGS)
 
 # Fig. 1 (integrate-and-fire) on its small default, about 3 minutes, into figures/IF/ (the I&F needs no NEURON
 # mechanisms); ARGS="--redraw" draws the figures again from the saved run in seconds, ARGS="--paper-scale" the paper's run

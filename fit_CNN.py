@@ -4,7 +4,8 @@ spikes, somatic voltage and dendritic voltages (PCA) at 1 ms from its 1278 synap
 Reads the simulation files of `data/L5PC_<type>_{train,valid}/` (ours from
 simulate_L5PC_and_create_dataset.py, or the authors' Kaggle files) and writes one model folder per run,
 `<out_dir>/<TYPE>_<TCN|FCN>__DxWxT_<D>x<W>x<T>__<date>__<HH>_<MM>__run_<id>/`: its configuration,
-architecture, learning schedule, history, file lists and DVT PCA, the resumable state (`state.keras`) and the
+architecture, learning schedule, history, file lists and DVT PCA, the resumable state (`state.keras`,
+`random_state.json`) and the
 checkpoints under the original's names (`checkpoints/<name>.{keras,h5,pickle}`); `<out_dir>/summary.csv`
 lists every model folder there. See docs/training.md and docs/model_folder.md.
 

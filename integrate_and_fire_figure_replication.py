@@ -102,7 +102,7 @@ SCRIPT = cli.Script(__file__, PARAMS, description=__doc__,
                     presets={"paper_scale": {False: SMALL_SCALE, True: PAPER_SCALE}},
                     choices=dict(prediction_mode=["overlapping_windows", "single_pass"]),
                     types=dict(duration_sec=float, out_dir=str, data_dir=str),
-                    # the numbers are checked with the rest of the run's parameters (experiment.validate_params)
+                    # the numbers are checked with the rest of the run's parameters (parameters.validate_params)
                     checks=dict(out_dir=cli.writable_folder, data_dir=cli.writable_folder))
 
 log = logging.getLogger("integrate_and_fire_figure_replication")
@@ -115,6 +115,8 @@ def run(params: dict):
     out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / "IF")
     if params["redraw"]:
         return redraw(out_dir, params)
+    from neuron_as_dnn.integrate_and_fire import parameters
+    parameters.validate_params(params)  # before Keras loads
     from neuron_as_dnn.integrate_and_fire import experiment  # Keras: only when training
 
     data_root = Path(params["data_dir"] or paths.DATA_DIR / "IF") if params["cache_data"] else None

@@ -13,7 +13,8 @@ time is the best of ``--repeats``; CPU seconds are ``time.process_time`` (all th
 ``time.perf_counter``. The speed-up over NEURON is NEURON's CPU time per simulation x batch / the
 prediction's CPU time.
 
-    .venv/bin/python benchmarks/bench_surrogate.py                  # pretrained/, 6 s, batch 128 (about 5 min)
+    .venv/bin/python benchmarks/bench_surrogate.py                  # pretrained/'s NMDA network, 6 s, batch 128
+                                                                    # (about 5 min)
     .venv/bin/python benchmarks/bench_surrogate.py --model-dir models/demo
     .venv/bin/python benchmarks/bench_surrogate.py --model-dir models/demo --duration-sec 1 --batch 4 \\
         --repeats 1                                                 # a smoke check (about 10 s)
@@ -38,22 +39,18 @@ from neuron_as_dnn.evaluation import prediction, sparse_prediction  # noqa: E402
 from neuron_as_dnn.learning import models
 
 PARAMS = dict(
-    model_dir="pretrained",  # the shipped network: a model folder, or a folder holding exactly one
+    model_dir="pretrained",  # model folder to time (its latest checkpoint), or a folder holding exactly one;
+                             # pretrained (the default): the shipped NMDA network
     duration_sec=6,          # of every simulated and predicted input
     batch=128,               # simulations predicted together (the second row of each network)
     batch_inputs="drawn",    # drawn: the generator's next patterns (seeds 0 .. batch-1); tiled: the one input repeated
     batch_size=16,           # simulations per model call, the evaluation scripts' default
     repeats=2,               # each measurement is timed this many times, the best kept
     seed=11,                 # of the inputs (the dataset seed) and of the paper network's random weights
-    progress=False,
-    log_level="WARNING",
+    progress=False,          # kept for the common block: the benchmark shows no progress bar
+    log_level="WARNING",     # logging level: DEBUG | INFO | WARNING | ERROR
 )
-HELP = {
-    "model_dir": "model folder of the shipped network (its latest checkpoint is timed)",
-    "batch_inputs": "drawn: that many patterns of the dataset generator; tiled: the single input repeated",
-    "batch_size": "simulations per model call",
-}
-SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, help=HELP, choices={"batch_inputs": ["drawn", "tiled"]})
+SCRIPT = cli.Script(__file__, PARAMS, description=__doc__, choices={"batch_inputs": ["drawn", "tiled"]})
 
 # The paper's best NMDA network (Fig. 2)
 PAPER_FILTER_SIZES, PAPER_FILTERS, PAPER_WINDOW_MS, PAPER_DVT_COMPONENTS = [45] + [19] * 6, 128, 400, 20
@@ -62,6 +59,7 @@ PAPER_FILTER_SIZES, PAPER_FILTERS, PAPER_WINDOW_MS, PAPER_DVT_COMPONENTS = [45] 
 def open_shipped_model(model_dir: str):
     """(short name, description, model) of the latest checkpoint of ``--model-dir``; a one-line error naming
     the option otherwise."""
+    from neuron_as_dnn import pretrained
     from neuron_as_dnn.learning.model_folder import ModelFolder
 
     path = Path(model_dir)
@@ -69,7 +67,10 @@ def open_shipped_model(model_dir: str):
         raise errors.bad_parameter("model_dir", f"{path}: no such folder; point it at a model folder (e.g. "
                                                 f"models/demo after `make demo`)")
     try:
-        folder = ModelFolder.open_one(path, option="model_dir")
+        if path.resolve() == pretrained.PRETRAINED_DIR.resolve():  # one network per synapse type: the NMDA one
+            folder = pretrained.open_shipped(path, synapse_type="NMDA")
+        else:
+            folder = ModelFolder.open_one(path, option="model_dir")
         checkpoint = folder.latest_checkpoint()
         model = folder.load_model(checkpoint)
     except errors.UserError as error:

@@ -10,7 +10,8 @@ The package's folders are the paper's stages, in pipeline order; each imports on
 - ``figures``     the paper's figures, drawn into figures they are handed
 - ``integrate_and_fire``  Fig. 1's own small pipeline (neuron, run, figures), above every stage
 
-Above them, ``pretrained`` (ship a trained model, and open the shipped one) and ``demo`` (``make demo``); beside
+Above them, ``pretrained`` (ship a trained model, and open the shipped ones), ``demo`` (``make demo``) and
+``campaign`` (``make campaign``: the depth campaign of Figs. 3 and S5); beside
 them, the services every stage uses: ``cli`` (the scripts' contract), ``errors`` (the user's mistakes),
 ``utils`` (logging, atomic files, provenance), ``paths`` (where things live), ``safe_pickle`` (pickles from
 outside).

@@ -163,6 +163,12 @@ def _number(name: str, value, kind: str) -> float:
     return value
 
 
+def seed(name: str, value) -> None:
+    """A seed every library takes (NumPy, Python, TensorFlow): a whole number in [0, 2**32)."""
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value < 2**32):
+        raise errors.bad_parameter(name, f"{value!r} is not a seed; give a whole number from 0 to {2**32 - 1}")
+
+
 def positive_int(name: str, value) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise errors.bad_parameter(name, f"{value!r} is not a positive whole number; give 1 or more")
@@ -216,7 +222,7 @@ def each(check: Check) -> Check:
     return check_each
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
+class OneLineErrorParser(argparse.ArgumentParser):
     """argparse's own mistakes (unknown option, bad number) in the same one-line shape as ours."""
 
     def error(self, message):
@@ -268,7 +274,7 @@ class Script:
         return block_comments(source, list(self.params)) if source else {}
 
     def parser(self, suppress_defaults: bool = False) -> argparse.ArgumentParser:
-        parser = _OneLineErrorParser(prog=self.name, description=self.description,
+        parser = OneLineErrorParser(prog=self.name, description=self.description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
         for key, default in self.params.items():
             # the type of an unset entry comes from the presets that fill it, or from ``types``
@@ -309,8 +315,12 @@ class Script:
         return params
 
     def check(self, params: Mapping[str, Any]) -> None:
-        """Every set entry through its check; the first failing one raises a ``ConfigError``."""
-        for key, check in self.checks.items():
+        """Every set entry through its check, and every block's seed; the first failing one raises a
+        ``ConfigError``."""
+        checks = dict(self.checks)
+        if "seed" in params:
+            checks.setdefault("seed", seed)
+        for key, check in checks.items():
             if params[key] is not None:
                 check(key, params[key])
 

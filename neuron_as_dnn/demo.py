@@ -6,8 +6,8 @@ its output is already there, so a rerun after an interruption continues where it
 1. Fig. 1: the integrate-and-fire neuron and its one-filter network (the script's small default);
 2. a fresh NMDA test set, a small training set and a validation set, simulated with the default settings;
 3. ``dataset_exploration.py`` on the test set;
-4. the shipped network (``pretrained/``, copied to ``models/demo/pretrained/`` so that the evaluation
-   writes beside a copy, never into the repository) evaluated on the fresh test set with
+4. the shipped NMDA network (``pretrained/<run folder>/``, copied to ``models/demo/pretrained/`` so that the
+   evaluation writes beside a copy, never into the repository) evaluated on the fresh test set with
    ``evaluate_CNN_test.py`` and drawn with ``main_figure_replication.py``;
 5. a short training run (``fit_CNN.py``) on the small training set, validated on the demo's validation set
    (never on the test set it reports), which shows the validation spike AUC rising;
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from neuron_as_dnn import paths, pretrained, utils
+from neuron_as_dnn import errors, paths, pretrained, utils
 from neuron_as_dnn.learning import model_folder
 
 DATA = paths.DATA_DIR / "demo"
@@ -71,12 +71,13 @@ def _any(folder: Path, pattern: str) -> bool:
 
 
 def shipped_model_folder() -> Path:
-    folders = sorted(p for p in PRETRAINED.iterdir() if (p / model_folder.CONFIG_FILE).is_file()) \
-        if PRETRAINED.is_dir() else []
-    if len(folders) != 1:
-        sys.exit(f"demo: error: expected one model folder in {PRETRAINED}, found {len(folders)}: restore it with "
-                 "`git checkout -- pretrained`")
-    return folders[0]
+    """The shipped NMDA network (the demo's data are NMDA simulations); a one-line exit when it is missing."""
+    try:
+        return pretrained.open_shipped(PRETRAINED, synapse_type="NMDA").path
+    except errors.UserError as error:
+        message = str(error)
+        hint = "" if "git checkout" in message else ": restore it with `git checkout -- pretrained`"
+        sys.exit(f"demo: error: {message}{hint}")
 
 
 def copy_shipped_model() -> None:

@@ -1,11 +1,13 @@
-"""The network shipped in ``pretrained/``: made from a trained and tested model folder, found by the demo.
+"""The networks shipped in ``pretrained/``, at most one per synapse type (NMDA, AMPA, AMPA_SK): made from
+trained and tested model folders, found by the API, the demo and the benchmarks.
 
 ``python -m neuron_as_dnn.pretrained --model-dir models/NMDA/<run folder>`` copies what a user needs to load
 and judge the network into ``pretrained/<run folder>/``, and nothing that needs the data:
 
 - the description of the run: ``config.json`` (provenance), ``architecture.json``, ``learning_schedule.json``,
   ``history.json`` (the learning curves, the validation spike AUC per schedule epoch), ``data.json``,
-  ``dvt_pca.npz`` (to turn the dendritic head's outputs back into voltages);
+  ``dvt_pca.npz`` (to turn the dendritic head's outputs back into voltages; absent for a network without
+  dendritic targets);
 - one checkpoint, ``checkpoints/<name>.keras`` with its companion ``<name>.pickle`` (the evaluated one by
   default);
 - its test evaluation ``evaluation/<name>__test.json`` (``evaluate_CNN_test.py``) and, in one short file,
@@ -13,7 +15,10 @@ and judge the network into ``pretrained/<run folder>/``, and nothing that needs 
 - ``example_io.npz``: a fixed input (500 ms of random spikes) with the network's outputs for it, so a test
   can tell that the shipped network loads and predicts as it did when it was shipped.
 
-The folder stays a model folder: every script that takes ``--model-dir`` / ``--models-dir`` reads it.
+A network of another synapse type already in ``pretrained/`` is left alone; one of the same type is replaced
+only with ``--replace``. The whole ``pretrained/`` folder stays under ``MAX_BYTES``. Each shipped folder stays a
+model folder: every script that takes ``--model-dir`` reads it (``pretrained/<run folder>``), and
+``--models-dir pretrained`` evaluates every shipped network. ``open_shipped(synapse_type=...)`` opens one.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from neuron_as_dnn import cli, errors, paths, utils
+from neuron_as_dnn.data import dataset
 from neuron_as_dnn.evaluation import metrics
 from neuron_as_dnn.learning import model_folder
 from neuron_as_dnn.learning.model_folder import ModelFolder
@@ -37,11 +43,45 @@ TEST_SPLIT = "test"
 RESULTS_FILE = "eval_results.json"
 EXAMPLE_FILE = "example_io.npz"
 EXAMPLE_MS, EXAMPLE_ACTIVE_FRACTION, EXAMPLE_SEED = 500, 0.01, 0
-MAX_BYTES = 10 * 1024 ** 2
+MAX_BYTES = 10 * 1024 ** 2  # the whole pretrained/ folder, every shipped network together
+SYNAPSE_TYPES = dataset.SYNAPSE_TYPES
+DEFAULT_SYNAPSE_TYPE = "NMDA"
 
 
-def open_shipped(root: str | Path = PRETRAINED_DIR) -> ModelFolder:
-    return ModelFolder.open_one(root, option="model_dir")
+def _networks_in(root: Path) -> list[ModelFolder]:
+    """The model folders directly in ``root`` (hidden ones, e.g. a shipping in progress, left out), sorted."""
+    if not root.is_dir():
+        return []
+    return [ModelFolder.open(path) for path in sorted(root.iterdir())
+            if path.is_dir() and not path.name.startswith(".") and ModelFolder.at(path).layout]
+
+
+def shipped_networks(root: str | Path = PRETRAINED_DIR) -> dict[str, ModelFolder]:
+    """The networks shipped in ``root`` by synapse type ({} when it holds none; ``root`` may also be one model
+    folder); two of one type are a user error that names them."""
+    root = Path(root)
+    folders = [ModelFolder.open(root)] if root.is_dir() and ModelFolder.at(root).layout else _networks_in(root)
+    networks: dict[str, ModelFolder] = {}
+    for folder in folders:
+        same = [other.name for other in folders if other.synapse_type == folder.synapse_type]
+        if len(same) > 1:
+            raise errors.UserError(f"{root} holds {len(same)} {folder.synapse_type} networks ({', '.join(same)}); "
+                                   "keep one per synapse type")
+        networks[folder.synapse_type] = folder
+    return networks
+
+
+def open_shipped(root: str | Path = PRETRAINED_DIR, synapse_type: str = DEFAULT_SYNAPSE_TYPE) -> ModelFolder:
+    """The network of ``synapse_type`` shipped in ``root`` (by default the NMDA network in ``pretrained/``)."""
+    if synapse_type not in SYNAPSE_TYPES:
+        raise errors.bad_parameter("synapse_type", f"{synapse_type!r} is not one of {', '.join(SYNAPSE_TYPES)}")
+    networks = shipped_networks(root)
+    if synapse_type not in networks:
+        held = ", ".join(f"{kind} ({folder.name})" for kind, folder in sorted(networks.items())) or "none"
+        checkout = synapse_type == DEFAULT_SYNAPSE_TYPE and Path(root).resolve() == PRETRAINED_DIR.resolve()
+        hint = "; restore it with `git checkout -- pretrained`" if checkout else ""  # the one always shipped
+        raise errors.MissingFileError(f"{root} holds no shipped {synapse_type} network (shipped there: {held}){hint}")
+    return networks[synapse_type]
 
 
 def example_inputs(num_channels: int) -> np.ndarray:
@@ -78,11 +118,16 @@ def ship(source: ModelFolder, checkpoint_name: str | None, destination_root: Pat
         raise errors.MissingFileError(f"{source.path} has no test evaluation of {checkpoint.name}: run "
                                       f"evaluate_CNN_test.py --models-dir {source.path} --checkpoint {checkpoint.name}")
     destination = destination_root / source.name
-    others = [p for p in destination_root.iterdir() if p.is_dir() and p != destination] \
-        if destination_root.is_dir() else []
-    if (destination.exists() or others) and not replace:
-        raise errors.bad_parameter("replace", f"{destination_root} already holds a shipped network; give --replace "
-                                              "to put this one in its place")
+    synapse_type = source.synapse_type
+    # only a network of the same synapse type (or a folder of the same name) is in the way; the others stay
+    replaced = [folder.path for folder in _networks_in(destination_root)
+                if folder.synapse_type == synapse_type or folder.path == destination]
+    if destination.exists() and destination not in replaced:
+        replaced.append(destination)
+    if replaced and not replace:
+        raise errors.bad_parameter("replace", f"{destination_root} already holds a shipped {synapse_type} network "
+                                              f"({', '.join(p.name for p in replaced)}); give --replace to put this "
+                                              "one in its place")
     staging = destination_root / f".{source.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     shipped = ModelFolder(staging, "ours")
@@ -109,16 +154,27 @@ def ship(source: ModelFolder, checkpoint_name: str | None, destination_root: Pat
     np.savez_compressed(staging / EXAMPLE_FILE, seed=EXAMPLE_SEED, duration_ms=EXAMPLE_MS,
                         active_fraction=EXAMPLE_ACTIVE_FRACTION,
                         **{f"output_{k}": output for k, output in enumerate(outputs)})
-    size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
-    if size > MAX_BYTES:
+    size = _bytes(staging)
+    kept = sum(_bytes(path) for path in destination_root.iterdir()
+               if not path.name.startswith(".") and path not in replaced)
+    if size + kept > MAX_BYTES:
         shutil.rmtree(staging)
-        raise errors.UserError(f"the shipped folder would hold {size / 1024 ** 2:.1f} MB, more than "
-                               f"{MAX_BYTES / 1024 ** 2:.0f} MB: ship a smaller network")
-    for other in others + ([destination] if destination.exists() else []):
-        shutil.rmtree(other)
+        with_kept = f" and the {kept / 1024 ** 2:.1f} MB kept there" if kept else ""
+        raise errors.UserError(f"{destination_root} would hold {(size + kept) / 1024 ** 2:.1f} MB with this network "
+                               f"({size / 1024 ** 2:.1f} MB){with_kept}, more than {MAX_BYTES / 1024 ** 2:.0f} MB: "
+                               "ship a smaller network")
+    for path in replaced:
+        shutil.rmtree(path)
     staging.rename(destination)
     log.info("shipped %s (%.2f MB) to %s", checkpoint.name, size / 1024 ** 2, destination)
     return destination
+
+
+def _bytes(path: Path) -> int:
+    """The size of a file, or of every file below a folder."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
 def _relative_paths(json_path: Path) -> None:
@@ -141,8 +197,9 @@ def _evaluated_checkpoint(source: ModelFolder):
 PARAMS = dict(
     model_dir=None,     # the trained and tested model folder to ship (required)
     checkpoint=None,    # checkpoint name to ship (it needs a .keras file); None: the one with a test evaluation
-    out_dir=None,       # folder that holds the shipped network, in <out_dir>/<model folder name>/; None: pretrained/
-    replace=False,      # replace the network shipped there now (without it, an occupied out_dir is an error)
+    out_dir=None,       # folder that holds the shipped networks, in <out_dir>/<model folder name>/; None: pretrained/
+    replace=False,      # replace the network of the same synapse type shipped there now (without it, one there is
+                        # an error); networks of the other types are always kept
     progress=True,      # kept for the common block: shipping shows no progress bar
     log_level="INFO",   # logging level: DEBUG | INFO | WARNING | ERROR
 )

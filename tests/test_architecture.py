@@ -1,6 +1,6 @@
 """The package's layout is its architecture: every import points down the pipeline's stages.
 
-services <- simulation <- data <- learning <- evaluation <- figures <- integrate_and_fire, pretrained <- demo
+services <- simulation <- data <- learning <- evaluation <- figures <- integrate_and_fire, pretrained <- demo, campaign
 (the cell knows no network, training does not score, scores do not draw). Function-level imports count too.
 """
 import ast
@@ -12,7 +12,7 @@ from neuron_as_dnn.paths import REPO_ROOT
 PACKAGE = REPO_ROOT / "neuron_as_dnn"
 SERVICES = {"cli", "errors", "utils", "paths", "safe_pickle"}
 RANK = {"simulation": 1, "data": 2, "learning": 3, "evaluation": 4, "figures": 5, "integrate_and_fire": 6,
-        "pretrained": 6, "demo": 7}
+        "pretrained": 6, "demo": 7, "campaign": 7}
 
 
 def unit_of(dotted: str) -> str:
@@ -59,4 +59,4 @@ def test_every_stage_is_a_subpackage_that_says_what_it_owns():
         else:
             assert (PACKAGE / f"{unit}.py").is_file()
     flat = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
-    assert flat == SERVICES | {"pretrained", "demo"}
+    assert flat == SERVICES | {"pretrained", "demo", "campaign"}

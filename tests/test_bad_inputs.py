@@ -145,6 +145,11 @@ ROWS = [
       for option in (["--num-filters-per-layer", "-4"], ["--filter-sizes-per-layer", "0"],
                      ["--strides-per-layer", "0"], ["--l2-regularization", "-1"], ["--train-file-load", "0"],
                      ["--schedule-learning-rates", "nan"], ["--validation-fraction", "2"])),
+    Row("evaluate_CNN_valid: negative seed", "evaluate_CNN_valid.py", ["--seed", "-5"]),
+    Row("fit_CNN: seed above 2**32", "fit_CNN.py", ["--seed", str(2**32), "--out-dir", "{tmp}/models"]),
+    *(Row(f"integrate_and_fire: {' '.join(option)}", "integrate_and_fire_figure_replication.py",
+          [*option, "--out-dir", "{tmp}/out", "--data-dir", "{tmp}/data"])
+      for option in (["--num-filters", "0"], ["--learning-rate", "-1"], ["--validation-fraction", "1"])),
 ]
 
 

@@ -183,6 +183,12 @@ def test_interrupted_run_resumes(one_worker_file, tmp_path):
     assert f"resuming: {len(finished)} of 3 simulations" in result.stderr
     assert only_file(tmp_path).read_bytes() == one_worker_file.read_bytes()
     assert not list(tmp_path.glob(".work_*"))
+    # the same command once more has nothing to do: the file is there, written by the same parameters
+    written = only_file(tmp_path).stat().st_mtime_ns
+    result = run_script(*SMALL, "--out-dir", str(tmp_path))
+    assert "already written by the same parameters" in result.stderr
+    assert only_file(tmp_path).stat().st_mtime_ns == written and not list(tmp_path.glob(".work_*"))
+    only_file(tmp_path).unlink()
     # a rerun with other parameters refuses to mix its simulations into someone else's work folder
     (tmp_path / ".work_L5PC_NMDA_3x1s_seed7").mkdir()
     (tmp_path / ".work_L5PC_NMDA_3x1s_seed7" / "config.json").write_text('{"dt_ms": 0.025}')

@@ -1,5 +1,6 @@
 """make demo's bookkeeping: which stages count as done (so a rerun skips them and only them) and the summary."""
 import json
+import shutil
 
 import pytest
 
@@ -69,3 +70,19 @@ def test_the_training_run_passes_the_checks_of_fit_cnn():
     import fit_CNN
 
     training.check_params(fit_CNN.SCRIPT.parse(demo.TRAINING_ARGS))
+
+
+def test_the_demo_uses_the_shipped_nmda_network(tmp_path, monkeypatch):
+    """pretrained/ holds one network per synapse type; the demo's data are NMDA simulations."""
+    for name, synapse_type in (("AMPA_TCN__DxWxT_2x8x13__2026-01-01__00_00__run_1", "AMPA"),
+                               ("NMDA_TCN__DxWxT_2x8x13__2026-01-01__00_00__run_2", "NMDA")):
+        (tmp_path / name / "checkpoints").mkdir(parents=True)
+        (tmp_path / name / "config.json").write_text(json.dumps({"params": {"synapse_type": synapse_type}}))
+    monkeypatch.setattr(demo, "PRETRAINED", tmp_path)
+    assert demo.shipped_model_folder() == tmp_path / "NMDA_TCN__DxWxT_2x8x13__2026-01-01__00_00__run_2"
+    shutil.rmtree(tmp_path / "NMDA_TCN__DxWxT_2x8x13__2026-01-01__00_00__run_2")
+    with pytest.raises(SystemExit) as stopped:
+        demo.shipped_model_folder()
+    message = str(stopped.value.code)
+    assert message.startswith("demo: error: ") and "no shipped NMDA network" in message and "AMPA" in message
+    assert "git checkout -- pretrained" in message and "\n" not in message

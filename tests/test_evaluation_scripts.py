@@ -5,6 +5,7 @@ import csv
 import pickle
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -32,6 +33,9 @@ def data_root(tmp_path_factory):
     write_split(root / "L5PC_NMDA_valid", [3])
     write_split(root / "L5PC_NMDA_test", [4, 5], with_dvt=False)
     write_split(root / "L5PC_AMPA_test", [6], with_dvt=False)
+    write_split(root / "L5PC_AMPA_train", [9])
+    write_split(root / "L5PC_AMPA_valid", [10])
+    write_split(root / "L5PC_AMPA_SK_test", [11], with_dvt=False)
     write_split(root / "ten_segments", [7], with_dvt=False, num_segments=10)
     params, simulations = synthetic_data.make_synthetic_experiment(2, DURATION_MS, with_dvt=False, seed=8)
     for simulation in simulations:
@@ -55,6 +59,27 @@ def trained(data_root, tmp_path_factory):
         "--seed", "3", "--no-progress", "--log-level", "WARNING"])
     assert len(result.folder.checkpoints()) == 2
     return out_dir, result.folder
+
+
+@pytest.fixture(scope="module")
+def trained_ampa(data_root, tmp_path_factory):
+    """A tiny AMPA network without dendritic targets (no DVT head, no dvt_pca.npz), tested on the AMPA test set."""
+    out_dir = tmp_path_factory.mktemp("models") / "AMPA"
+    result = fit_CNN.main([
+        "--synapse-type", "AMPA", "--train-data-dir", str(data_root / "L5PC_AMPA_train"),
+        "--valid-data-dir", str(data_root / "L5PC_AMPA_valid"), "--out-dir", str(out_dir),
+        "--num-simulations-per-file", str(NUM_SIMS), "--duration-sec", "2",
+        "--architecture-preset", "custom", "--filter-sizes-per-layer", "9", "5", "--num-filters-per-layer", "8",
+        "--input-window-size", "64", "--num-dvt-components", "0", "--schedule-stage-epochs", "1",
+        "--schedule-learning-rates", "0.01", "--schedule-spike-loss-weights", "1",
+        "--schedule-somatic-loss-weights", "0.02", "--schedule-dendritic-loss-weights", "0",
+        "--schedule-batch-sizes", "4", "--num-steps-multiplier", "1", "--checkpoint-val-spike-loss-threshold", "10",
+        "--train-files-per-epoch", "1", "--seed", "4", "--no-progress", "--log-level", "WARNING"])
+    folder = result.folder
+    assert folder.synapse_type == "AMPA" and folder.num_dvt_components == 0 and len(folder.checkpoints()) == 1
+    evaluate_CNN_test.main(["--models-dir", str(folder.path), "--data-dir", str(data_root / "L5PC_AMPA_test"),
+                            "--num-subsets", "0", "--no-save-predictions", "--no-progress", "--log-level", "WARNING"])
+    return out_dir, folder
 
 
 def arguments(data_root, models_dir, split, *extra):
@@ -212,25 +237,105 @@ def test_a_tested_model_folder_ships_as_a_self_contained_folder(trained, data_ro
     for k, output in enumerate(outputs):
         np.testing.assert_allclose(output, example[f"output_{k}"], atol=1e-6)
     assert opened.dvt_pca is not None
-    with pytest.raises(SystemExit) as stopped:  # a second network needs --replace
+    with pytest.raises(SystemExit) as stopped:  # the same network again needs --replace
         pretrained.main(["--model-dir", str(folder.path), "--checkpoint", checkpoint, "--out-dir", str(target)])
     assert stopped.value.code == 2
 
 
-def test_the_shipped_network_is_evaluated_in_its_working_copy(data_root, tmp_path, monkeypatch):
-    """pretrained/ is part of the checkout: its evaluation, predictions and table go to the working copy."""
+def folder_bytes(path):
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_networks_of_two_synapse_types_ship_side_by_side(trained, trained_ampa, data_root, tmp_path, monkeypatch,
+                                                         capsys):
+    """One network per synapse type: an AMPA network (no dendritic head) ships beside the NMDA one without
+    --replace, each opens by its type, a second NMDA network needs --replace and replaces only the NMDA one,
+    and the size limit counts the whole folder."""
+    from neuron_as_dnn import errors, paths, pretrained
+
+    _, nmda = trained
+    _, ampa = trained_ampa
+    nmda_checkpoint = nmda.checkpoints()[0].name
+    evaluate_CNN_test.main(arguments(data_root, nmda.path, "test", "--checkpoint", nmda_checkpoint,
+                                     "--num-subsets", "0", "--no-save-predictions"))
+    target = tmp_path / "pretrained"
+
+    def ship(folder, *extra):
+        return pretrained.main(["--model-dir", str(folder.path), "--out-dir", str(target), "--log-level", "WARNING",
+                                *extra])
+
+    shipped_nmda = ship(nmda, "--checkpoint", nmda_checkpoint)
+    shipped_ampa = ship(ampa)  # another synapse type: no --replace needed, the NMDA network stays
+    assert sorted(p.name for p in target.iterdir()) == sorted([nmda.name, ampa.name])
+    assert not (shipped_ampa / "dvt_pca.npz").exists() and (shipped_nmda / "dvt_pca.npz").is_file()
+    example = np.load(shipped_ampa / pretrained.EXAMPLE_FILE)
+    assert sorted(key for key in example.files if key.startswith("output_")) == ["output_0", "output_1"]
+
+    networks = pretrained.shipped_networks(target)
+    assert {kind: folder.path for kind, folder in networks.items()} == {"NMDA": shipped_nmda, "AMPA": shipped_ampa}
+    assert pretrained.open_shipped(target).path == shipped_nmda  # NMDA by default
+    opened = pretrained.open_shipped(target, synapse_type="AMPA")
+    assert opened.path == shipped_ampa and opened.dvt_pca is None and opened.num_dvt_components == 0
+    outputs = pretrained.predict_example(opened.load_model(), opened.num_input_channels)
+    assert len(outputs) == 2
+    for k, output in enumerate(outputs):
+        np.testing.assert_allclose(output, example[f"output_{k}"], atol=1e-6)
+    with pytest.raises(errors.MissingFileError, match=r"no shipped AMPA_SK network .*AMPA .*NMDA") as missing:
+        pretrained.open_shipped(target, synapse_type="AMPA_SK")
+    assert "\n" not in str(missing.value)
+
+    # a second NMDA network needs --replace, and then takes the NMDA network's place only
+    second = tmp_path / "models" / nmda.name.replace("__run_", "__run_9")
+    shutil.copytree(nmda.path, second)
+    with pytest.raises(SystemExit) as stopped:
+        ship(ModelFolder.open(second), "--checkpoint", nmda_checkpoint)
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "--replace" in error and nmda.name in error
+    shipped_second = ship(ModelFolder.open(second), "--checkpoint", nmda_checkpoint, "--replace")
+    assert sorted(p.name for p in target.iterdir()) == sorted([second.name, ampa.name])
+    assert pretrained.open_shipped(target).path == shipped_second
+
+    # the limit is on the whole folder: the new network and the ones kept
+    monkeypatch.setattr(pretrained, "MAX_BYTES", folder_bytes(shipped_second) + folder_bytes(shipped_ampa) // 2)
+    with pytest.raises(SystemExit) as stopped:
+        ship(ampa, "--replace")
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "kept there" in error and "ship a smaller network" in error
+    assert sorted(p.name for p in target.iterdir()) == sorted([second.name, ampa.name])  # nothing changed
+
+    # --models-dir <the folder of both>: each network on its own type's default test folder
+    dataset_dir = paths.dataset_dir
+    monkeypatch.setattr(paths, "dataset_dir", lambda synapse_type, split: dataset_dir(synapse_type, split, data_root))
+    outcome = evaluate_CNN_test.main(["--models-dir", str(target), "--num-subsets", "0", "--no-save-predictions",
+                                      "--re-evaluate", "--no-progress", "--log-level", "WARNING"])
+    assert {record["model"]["synapse_type"]: {Path(f).parent.name for f in record["data"]["files"]}
+            for record in outcome["records"]} == {"NMDA": {"L5PC_NMDA_test"}, "AMPA": {"L5PC_AMPA_test"}}
+
+
+
+def test_the_shipped_networks_are_evaluated_in_their_working_copies(data_root, tmp_path, monkeypatch):
+    """pretrained/ is part of the checkout: its evaluations, predictions and table go to the working copies;
+    --models-dir pretrained evaluates every shipped network, each on its own type's default test folder."""
     from neuron_as_dnn import paths, pretrained
 
     copies = tmp_path / "models" / "pretrained"
     monkeypatch.setattr(paths, "PRETRAINED_COPIES_DIR", copies)
-    outcome = evaluate_CNN_test.main(["--models-dir", str(paths.PRETRAINED_DIR), "--data-dir",
-                                      str(data_root / "L5PC_NMDA_test"), "--num-subsets", "0", "--no-progress",
-                                      "--log-level", "WARNING"])
-    (record,) = outcome["records"]
-    copy = ModelFolder.open(copies / pretrained.open_shipped().name)
-    assert record["model_folder"] == str(copy.path.resolve())
-    assert copy.predictions_path(record["checkpoint"], "test").is_file()
-    assert evaluation_runs.utils.read_json(copy.results_path(record["checkpoint"], "test"))["data"] == record["data"]
+    dataset_dir = paths.dataset_dir
+    monkeypatch.setattr(paths, "dataset_dir", lambda synapse_type, split: dataset_dir(synapse_type, split, data_root))
+    outcome = evaluate_CNN_test.main(["--models-dir", str(paths.PRETRAINED_DIR), "--num-subsets", "0",
+                                      "--no-progress", "--log-level", "WARNING"])
+    shipped = pretrained.shipped_networks()
+    records = {record["model"]["synapse_type"]: record for record in outcome["records"]}
+    assert set(records) == set(shipped)
+    for synapse_type, record in records.items():
+        copy = ModelFolder.open(copies / shipped[synapse_type].name)
+        assert record["model_folder"] == str(copy.path.resolve())
+        assert {Path(f).parent.name for f in record["data"]["files"]} == {f"L5PC_{synapse_type}_test"}
+        assert copy.predictions_path(record["checkpoint"], "test").is_file()
+        assert evaluation_runs.utils.read_json(copy.results_path(record["checkpoint"], "test"))["data"] == \
+            record["data"]
     assert outcome["csv"] == copies / "evaluation_test.csv"
     status = subprocess.run(["git", "status", "--porcelain", "--ignored", "pretrained"], cwd=paths.REPO_ROOT,
                             capture_output=True, text=True, check=True)

@@ -207,13 +207,18 @@ def test_figures_predict_when_there_are_no_predictions(tmp_path):
     assert set(results) == set(metrics.VOLTAGE_VARIANTS)
 
 
-def test_the_shipped_network_is_drawn_from_its_working_copy(tmp_path, monkeypatch):
-    """pretrained/ is part of the checkout: the predictions made to draw its network go to the working copy."""
-    from neuron_as_dnn import paths, pretrained
+SHIPPED_FOLDERS = sorted(p for p in (REPO_ROOT / "pretrained").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+@pytest.mark.parametrize("shipped_path", SHIPPED_FOLDERS, ids=[p.name.split("__")[0] for p in SHIPPED_FOLDERS])
+def test_the_shipped_network_is_drawn_from_its_working_copy(shipped_path, tmp_path, monkeypatch):
+    """pretrained/ is part of the checkout: the predictions made to draw a shipped network go to its working
+    copy (every network shipped there, one per synapse type)."""
+    from neuron_as_dnn import paths
 
     copies = tmp_path / "models" / "pretrained"
     monkeypatch.setattr(paths, "PRETRAINED_COPIES_DIR", copies)
-    shipped = pretrained.open_shipped()
+    shipped = ModelFolder.open(shipped_path)
     checkpoint = main_figure.choose_checkpoint(shipped)
     data, _ = main_figure.load_figure_data(shipped, checkpoint, write_test_data(tmp_path / "test_data"),
                                            progress=False)
@@ -233,6 +238,23 @@ def test_the_authors_layout_is_drawn_from_its_h5(tmp_path):
     data, _ = main_figure.load_figure_data(folder, checkpoint)
     assert data.name == "NMDA_FCN__DxWxT_2x4x5" and data.synapse_type == "NMDA"
     np.testing.assert_array_equal(data.kernel, folder.load_model(checkpoint).get_layer("layer_1").get_weights()[0])
+
+
+def test_script_asks_to_name_one_of_several_model_folders(tmp_path, capsys):
+    """A folder of several networks (pretrained/ holds one per synapse type): one line that says to name one."""
+    import shutil
+
+    sys.path.insert(0, str(REPO_ROOT))
+    import main_figure_replication
+
+    first = make_model_folder(tmp_path / "pretrained", with_predictions=False)
+    shutil.copytree(first.path, first.path.with_name(first.name.replace("__run_1", "__run_2")))
+    with pytest.raises(SystemExit) as stopped:
+        main_figure_replication.main(["--model-dir", str(tmp_path / "pretrained"), "--log-level", "WARNING"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "holds 2 model folders" in error and first.name in error
+    assert f"--model-dir {tmp_path / 'pretrained' / '<run folder>'}" in error
 
 
 def test_script_asks_for_a_model_folder():

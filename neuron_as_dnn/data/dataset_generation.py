@@ -419,6 +419,23 @@ def assemble(config: GenerationConfig, work_dir: Path, morphology_params: dict, 
     return path
 
 
+def finished_file(config: GenerationConfig) -> Path | None:
+    """The dataset file this configuration already wrote into its folder (its provenance record holds the same
+    parameters), or None: a rerun of a finished command then has nothing to do."""
+    identity = json.loads(json.dumps(config.identity()))
+    identity.pop("out_dir", None)  # the same folder may be named differently (relative, absolute)
+    pattern = f"{dataset.dataset_glob_pattern(config.num_simulations, config.duration_sec)}randomSeed_{config.seed}.p"
+    for path in sorted(Path(config.out_dir).glob(pattern)):
+        try:
+            recorded = dict(json.loads(config_path_for(path).read_text())["params"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # no record (e.g. the authors' file): not known to be this configuration's
+        recorded.pop("out_dir", None)
+        if recorded == identity:
+            return path
+    return None
+
+
 def config_path_for(dataset_path: Path) -> Path:
     """The JSON record of how a dataset file was made: ``<folder>/configs/<file stem>.json``."""
     return dataset_path.parent / "configs" / f"{dataset_path.stem}.json"
@@ -448,6 +465,11 @@ def generate_dataset(config: GenerationConfig, progress: bool = True) -> Path | 
         plan = None
         if rank == 0:
             try:
+                finished = finished_file(config)
+                if finished is not None:
+                    log.info("already written by the same parameters: %s (delete it to simulate it again)",
+                             finished)
+                    return finished
                 check_free_space(config)
                 work_dir_for(config).mkdir(parents=True, exist_ok=True)
                 held.enter_context(output_lock(work_dir_for(config), "simulate_L5PC_and_create_dataset.py"))

@@ -195,3 +195,45 @@ def save_per_axis(draw, axes: Sequence[Axis], folder, prefix: str, title: str, c
         if close:
             plt.close(fig)
     return paths
+
+
+def accuracy_against_depth(rows: Sequence[Mapping], title: str = "accuracy against depth, per synapse type"):
+    """Each network of a depth grid (not the running best of Fig. S5): test spike AUC against depth, against
+    parameters, and soma RMSE against depth, per synapse type, error bars = standard deviation over the test
+    subsets. ``rows`` carry "synapse type", "network" (TCN | FCN), "depth", "width", "parameters",
+    "test spike AUC", "AUC std of subsets" and "soma RMSE (mV)"; the networks of the type's most common width
+    are joined by a line, the others (a wider FCN) are drawn as open markers."""
+    kinds = [k for k in selection.SYNAPSE_TYPES if any(row["synapse type"] == k for row in rows)]
+    panels = (("depth", "network depth (layers)", "test spike AUC", "test spike AUC", False),
+              ("parameters", "trainable parameters", "test spike AUC", "test spike AUC", True),
+              ("depth", "network depth (layers)", "soma RMSE (mV)", "soma RMSE, no rescaling (mV)", False))
+    with style.context():
+        fig, axes = plt.subplots(1, len(panels), figsize=(15, 4.8), layout="constrained")
+        fig.suptitle(title)
+        for ax, (x_key, x_label, y_key, y_label, log_x) in zip(axes, panels):
+            for kind in kinds:
+                own = [row for row in rows if row["synapse type"] == kind]
+                widths = [row["width"] for row in own]
+                main_width = max(set(widths), key=widths.count)
+                for joined, marker, face in ((True, "o", color_of(kind)), (False, "s", "none")):
+                    chosen = sorted((row for row in own if (row["width"] == main_width) == joined),
+                                    key=lambda row: row[x_key])
+                    if not chosen:
+                        continue
+                    error = [row["AUC std of subsets"] if y_key == "test spike AUC" else None for row in chosen]
+                    ax.errorbar([row[x_key] for row in chosen], [row[y_key] for row in chosen],
+                                yerr=[np.nan if e is None else e for e in error], marker=marker, markersize=6,
+                                capsize=3, color=color_of(kind), markerfacecolor=face,
+                                linestyle="-" if joined else "none",
+                                label=f"{FIGURE_S5_LABELS.get(kind, kind)}, width {main_width}" if joined else
+                                f"{FIGURE_S5_LABELS.get(kind, kind)}, " + ", ".join(sorted(
+                                    {f"{row['network']} width {row['width']}" for row in chosen})))
+            if log_x:
+                ax.set_xscale("log")
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_xlabel(x_label)
+            ax.set_ylabel(y_label)
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=max(1, len(handles)))
+    return fig

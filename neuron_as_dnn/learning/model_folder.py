@@ -10,6 +10,8 @@ Our layout (``fit_CNN.py``), one folder per run, ``<out_dir>/<prefix>__<YYYY-MM-
     data.json               data_dict: train / valid / test file lists
     dvt_pca.npz             the whitened PCA of the dendritic targets (absent without them)
     state.keras             the latest model with its optimiser state: where a resumed run starts
+    random_state.json       the random states and sampler positions at that point, so that a resumed run
+                            draws what the uninterrupted run would have drawn
     checkpoints/<name>.keras, <name>.h5, <name>.pickle
                             the original's checkpoint names and companion pickle (its four dicts + dvt_pca)
     evaluation/<name>__<split>.json, .pickle    written later by the evaluation scripts
@@ -54,6 +56,7 @@ HISTORY_FILE = "history.json"
 DATA_FILE = "data.json"
 DVT_PCA_FILE = "dvt_pca.npz"
 STATE_FILE = "state.keras"
+RANDOM_STATE_FILE = "random_state.json"     # belongs to state.keras: written with it, read only with it
 CHECKPOINTS_DIR = "checkpoints"
 EVALUATION_DIR = "evaluation"               # <name>__<split>.json (the results) and .pickle (the original's)
 PREDICTIONS_DIR = "predictions"             # <name>__<split>.npz
@@ -385,6 +388,11 @@ class ModelFolder:
         return self._read(DATA_FILE, "data_dict", {})
 
     @cached_property
+    def random_state(self) -> dict | None:
+        """``random_state.json`` (ours; None when the folder has none, e.g. one written before it existed)."""
+        return self._read(RANDOM_STATE_FILE, "random_state") if self.layout == "ours" else None
+
+    @cached_property
     def dvt_pca(self) -> DVTPCA | None:
         if self.layout == "authors":
             stored = self._companion.get("dvt_pca")  # our exports in this layout carry it; the authors' never
@@ -413,6 +421,7 @@ class ModelFolder:
     # ---- model files ---------------------------------------------------------------------------------------
     checkpoints_dir = _path_in_folder(CHECKPOINTS_DIR, "the checkpoints (ours)")
     state_path = _path_in_folder(STATE_FILE, "the latest model with its optimiser state (ours)")
+    random_state_path = _path_in_folder(RANDOM_STATE_FILE, "the random states that belong to ``state.keras`` (ours)")
     evaluation_dir = _path_in_folder(EVALUATION_DIR, "the evaluation scripts' results (``results_path``)")
     predictions_dir = _path_in_folder(PREDICTIONS_DIR, "the evaluation scripts' predictions (``predictions_path``)")
 
@@ -501,9 +510,11 @@ class ModelFolder:
     def write_data_dict(self, data_dict: Mapping[str, Any]) -> None:
         self._write_json(DATA_FILE, data_dict, "data_dict")
 
-    def save_state(self, model, history: Mapping[str, Any]) -> None:
-        """The resume point: the model (with its optimiser) first, then the history that says how far it got."""
+    def save_state(self, model, history: Mapping[str, Any], random_state: Mapping[str, Any]) -> None:
+        """The resume point: the model (with its optimiser) and the random states first, then the history that
+        says how far it got (``random_state`` records that point too, so that a stale one is recognised)."""
         models.save_model_files(model, self.state_path.with_suffix(""), formats=("keras",))
+        self._write_json(RANDOM_STATE_FILE, random_state, "random_state")
         self._write_json(HISTORY_FILE, history, "history")
 
     def save_checkpoint(self, model, name: str, history: Mapping[str, Any],
@@ -564,7 +575,8 @@ def write_summary(out_dir: str | os.PathLike) -> Path:
 
 @dataclass
 class ResumePoint:
-    """Where a resumed run starts: the saved weights and the four dicts, and the folder to continue in."""
+    """Where a resumed run starts: the saved weights and the four dicts, the folder to continue in, and the
+    random states saved with the weights (None when there are none for them: a checkpoint, an older folder)."""
     source: Path
     folder: ModelFolder | None     # our layout: training continues in this folder; else a new one is made
     model_path: Path | None        # None: the run stopped before finishing its first schedule epoch
@@ -575,6 +587,7 @@ class ResumePoint:
     data_dict: dict
     dvt_pca: DVTPCA | None
     num_dvt_components: int        # of the saved network (an authors' model has a head but no PCA)
+    random_state: dict | None = None  # random_state.json of a resume from state.keras
 
 
 def _our_folder_holding(path: Path) -> ModelFolder | None:
@@ -614,11 +627,13 @@ def resume_point(path: str | os.PathLike) -> ResumePoint:
         model_path = folder._newest_model_path()
         if model_path is not None:
             models.model_file_channels(model_path)  # a damaged state.keras is reported now, not after the caches
+        # the random states describe the point of state.keras only; a run resumed from a checkpoint draws afresh
+        random_state = folder.random_state if model_path == folder.state_path else None
         return ResumePoint(source=path, folder=folder, model_path=model_path,
                            synapse_type=folder.synapse_type, architecture=folder.architecture,
                            learning_schedule=folder.learning_schedule, history=folder.history,
                            data_dict=folder.data_dict, dvt_pca=folder.dvt_pca,
-                           num_dvt_components=folder.num_dvt_components)
+                           num_dvt_components=folder.num_dvt_components, random_state=random_state)
     checkpoint = _checkpoint_to_resume(path)
     companion = read_companion(checkpoint.companion_path)
     stored_pca = companion.get("dvt_pca")

@@ -211,6 +211,19 @@ def count_parameters(architecture: Mapping[str, Any], num_dvt_components: int,
     return int(total + (channels + 1) * (2 + num_dvt_components))
 
 
+def count_multiply_adds(architecture: Mapping[str, Any], num_dvt_components: int,
+                        num_input_channels: int = NUM_INPUT_CHANNELS) -> int:
+    """Multiply-adds per output millisecond of a dense causal pass: every kernel weight once (the input
+    projection, the temporal layers, the three 1x1 heads); biases and BatchNorm are additions."""
+    total, channels = 0, num_input_channels
+    if architecture.get(INPUT_PROJECTION, 0):
+        total, channels = channels * architecture[INPUT_PROJECTION], architecture[INPUT_PROJECTION]
+    for size, filters in zip(architecture["filter_sizes_per_layer"], architecture["num_filters_per_layer"]):
+        total += size * channels * filters
+        channels = filters
+    return int(total + channels * (2 + num_dvt_components))
+
+
 def num_dvt_components_of(model) -> int:
     names = [layer.name for layer in model.layers]
     return int(model.get_layer("dendritic").filters) if "dendritic" in names else 0

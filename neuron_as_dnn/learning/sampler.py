@@ -85,6 +85,16 @@ class WindowSampler(keras.utils.PyDataset):
             self.epoch += 1
             self._draw_epoch_files()
 
+    def position(self) -> dict:
+        """Where the draws stand: (seed, epoch) decide every file and window still to come."""
+        return {"seed": self.seed, "epoch": self.epoch}
+
+    def move_to(self, position: dict) -> None:
+        """Continue the draws of a sampler whose ``position()`` this was: a resumed run draws the windows the
+        uninterrupted one would have drawn."""
+        self.seed, self.epoch = int(position["seed"]), int(position["epoch"])
+        self._draw_epoch_files()
+
     def load(self, path: Path) -> cache.CachedFile:
         with self._lock:
             if path in self._loaded:

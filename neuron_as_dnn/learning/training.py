@@ -7,7 +7,8 @@ What follows the original (``docs/training.md``): the learning schedule of "sche
 re-created at every schedule epoch; a checkpoint, named as the original, after every schedule epoch whose
 recent validation spike loss is below 0.03. The window sampler is in ``sampler``, the dendritic targets in
 ``dendritic_targets``, and everything a run writes in its model folder (``model_folder``, described in
-``docs/model_folder.md``), from which a run resumes.
+``docs/model_folder.md``), from which a run resumes: with the random states saved beside ``state.keras``
+(``capture_random_state``, ``restore_random_state``), to the same losses as the uninterrupted run.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import copy
 import datetime
 import logging
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -304,6 +306,7 @@ class TrainingRun:
     checkpoints: list = field(default_factory=list)
     samplers: tuple | None = None       # (train, valid), rebuilt when the batch size changes
     optimizer: Any = None
+    saved_random_state: dict | None = None  # of the resume point: where its draws continue
 
     @property
     def train_files(self) -> list[Path]:
@@ -366,7 +369,8 @@ def plan_run(params: Mapping[str, Any], explicit: Collection[str] = ()) -> Train
     if resume is None:
         return TrainingRun(params, architecture_from_params(params), data_dict)
     return TrainingRun(params, resume.architecture, data_dict, resume,
-                       history=copy.deepcopy(resume.history), schedule=copy.deepcopy(resume.learning_schedule))
+                       history=copy.deepcopy(resume.history), schedule=copy.deepcopy(resume.learning_schedule),
+                       saved_random_state=saved_random_state(resume, resume.history))
 
 
 def continue_saved_run(params: Mapping[str, Any], explicit: Collection[str],
@@ -489,7 +493,8 @@ def open_model_folder(run: TrainingRun) -> None:
     prefix = models.architecture_prefix(run.params["synapse_type"], run.architecture)
     path = model_folder.new_run_folder(run.params["out_dir"], prefix)
     run.folder = ModelFolder.create(path, record, run.architecture, run.schedule, run.data_dict, run.dvt_pca)
-    run.folder.save_state(run.model, run.history)  # resumable (and openable) from the start
+    # resumable (and openable) from the start
+    run.folder.save_state(run.model, run.history, capture_random_state(run))
     log.info("model folder %s", path)
 
 
@@ -503,7 +508,7 @@ def _make_samplers(run: TrainingRun, batch_size: int, epoch: int) -> tuple:
     valid_files_per_epoch = max(1, int(run.schedule["validation_fraction"] * params["train_files_per_epoch"]))
     train = WindowSampler(run.train_files, batch_size, window,
                           run.batches_per_file(run.schedule["train_file_load"], batch_size),
-                          params["train_files_per_epoch"], seed=params["seed"] + 1000 * epoch,  # fresh on resume
+                          params["train_files_per_epoch"], seed=params["seed"] + 1000 * epoch,  # a resume moves it on
                           **options)
     valid = WindowSampler(run.valid_files, batch_size, window,
                           run.batches_per_file(run.schedule["valid_file_load"], batch_size), valid_files_per_epoch,
@@ -591,6 +596,7 @@ def checkpoint_id(seed: int, keras_epochs: int) -> int:
 def save_schedule_epoch(run: TrainingRun) -> None:
     """A checkpoint if the rule says so, then the resume point, then the out_dir's summary.csv."""
     history = run.history
+    random_state = capture_random_state(run)  # where the uninterrupted run's next draws start
     if _recent_mean(history.get("val_spikes_loss", []), CHECKPOINT_WINDOW_EPOCHS) < \
             run.params["checkpoint_val_spike_loss_threshold"]:
         name = models.checkpoint_name(run.params["synapse_type"], run.architecture, sum(history["num_train_samples"]),
@@ -599,8 +605,80 @@ def save_schedule_epoch(run: TrainingRun) -> None:
                                       checkpoint_id(run.params["seed"], len(history["loss"])))
         run.checkpoints.append(run.folder.save_checkpoint(run.model, name, history, run.params["save_formats"]))
         log.info("saved checkpoint %s", name)
-    run.folder.save_state(run.model, history)
+    run.folder.save_state(run.model, history, random_state)
     model_folder.write_summary(run.folder.path.parent)
+
+
+def capture_random_state(run: TrainingRun) -> dict:
+    """What decides the draws still to come, for ``random_state.json``: Python's global ``random`` (Keras
+    shuffles the batches of every Keras epoch with it), NumPy's global generator, and the samplers' positions
+    (the training sampler is made anew only when the batch size changes, so a resumed run continues it). Keyed
+    by the Keras epochs done, so that a file that does not belong to the saved history is recognised."""
+    version, internal, gauss_next = random.getstate()
+    numpy_state = np.random.get_state(legacy=False)
+    samplers = None
+    if run.samplers is not None:
+        train_sampler, valid_sampler = run.samplers
+        samplers = {"batch_size": train_sampler.batch_size, "train": train_sampler.position(),
+                    "valid": valid_sampler.position()}
+    return {"keras_epochs": len(run.history.get("loss", [])),
+            "python_random": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
+            "numpy_random": {"bit_generator": numpy_state["bit_generator"],
+                             "key": numpy_state["state"]["key"].tolist(), "pos": int(numpy_state["state"]["pos"]),
+                             "has_gauss": int(numpy_state["has_gauss"]), "gauss": float(numpy_state["gauss"])},
+            "samplers": samplers}
+
+
+def saved_random_state(resume: model_folder.ResumePoint, history: Mapping[str, Any]) -> dict | None:
+    """The random states saved with the resumed ``state.keras``, checked (a damaged ``random_state.json`` is
+    named before any work); None when there are none for this point (a checkpoint, a folder saved before they
+    were, a file left from a later schedule epoch), and the run then continues with fresh draws."""
+    saved, done = resume.random_state, len(history.get("loss", []))
+    if saved is None:
+        log.info("no random state saved with %s: the training windows and batch order are drawn afresh, so the "
+                 "losses will differ from an uninterrupted run's", resume.model_path or resume.source)
+        return None
+    path = resume.folder.random_state_path
+    if saved.get("keras_epochs") != done:
+        log.warning("%s belongs to %s Keras epochs, history.json to %d; the training windows and batch order are "
+                    "drawn afresh", path, saved.get("keras_epochs"), done)
+        return None
+    try:
+        python_random = saved["python_random"]
+        python_state = (int(python_random["version"]), tuple(int(v) for v in python_random["internal"]),
+                        python_random["gauss_next"])
+        random.Random().setstate(python_state)  # checked on a scratch generator
+        numpy_random = saved["numpy_random"]
+        numpy_state = {"bit_generator": numpy_random["bit_generator"],
+                       "state": {"key": np.asarray(numpy_random["key"], dtype=np.uint32),
+                                 "pos": int(numpy_random["pos"])},
+                       "has_gauss": int(numpy_random["has_gauss"]), "gauss": float(numpy_random["gauss"])}
+        np.random.RandomState().set_state(numpy_state)
+        positions = saved["samplers"]
+        if positions is not None:
+            positions = {"batch_size": int(positions["batch_size"]),
+                         **{which: {key: int(positions[which][key]) for key in ("seed", "epoch")}
+                            for which in ("train", "valid")}}
+    except (KeyError, TypeError, ValueError) as error:
+        raise errors.FileContentError(path, f"is not the random state fit_CNN.py writes ({type(error).__name__}: "
+                                            f"{error}); restore it from a copy of the model folder, or delete it to "
+                                            "resume with fresh draws") from None
+    return {"python_random": python_state, "numpy_random": numpy_state, "samplers": positions}
+
+
+def restore_random_state(run: TrainingRun) -> None:
+    """Put back the states of ``saved_random_state`` after everything that draws its own (the seed, the model's
+    loading), so that the next schedule epoch draws as in the uninterrupted run."""
+    saved = run.saved_random_state
+    if saved is None:
+        return
+    random.setstate(saved["python_random"])
+    np.random.set_state(saved["numpy_random"])
+    positions = saved["samplers"]
+    if positions is not None:  # replaced at the next schedule epoch if its batch size is another, as uninterrupted
+        run.samplers = _make_samplers(run, positions["batch_size"], run.start_epoch)
+        for sampler, which in zip(run.samplers, ("train", "valid")):
+            sampler.move_to(positions[which])
 
 
 def train(params: Mapping[str, Any], explicit: Collection[str] = ()) -> TrainingResult:
@@ -618,6 +696,7 @@ def train(params: Mapping[str, Any], explicit: Collection[str] = ()) -> Training
     prepare_data(run)
     build_or_restore_model(run)
     open_model_folder(run)
+    restore_random_state(run)  # last before training: loading the model draws from Python's random
     start, end = run.start_epoch, run.end_epoch
     total_steps = sum(run.train_steps(b) * run.schedule["num_steps_multiplier"]
                       for b in run.schedule["batch_size_per_epoch"][start:end])
