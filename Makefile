@@ -61,7 +61,7 @@ demo: setup morphology
 
 # the paper's finding (Figs. 3 and S5: NMDA synapses make the cell deep, AMPA synapses do not) at CPU scale
 # (neuron_as_dnn/campaign.py; docs/depth.md): NMDA and AMPA datasets, a grid of depths per type, validation,
-# test, tables and figures; about 2.5 hours on 2 cores; finished steps are skipped on a rerun;
+# test, tables and figures; about 2 h 10 min on 2 cores; finished steps are skipped on a rerun;
 # ARGS="--jobs 2" runs two grid points at a time, ARGS="--list" prints the grid; outputs in
 # data/campaign/cpu/, models/campaign/cpu/, figures/campaign/cpu/
 campaign: setup morphology

@@ -34,7 +34,6 @@ import argparse
 import concurrent.futures
 import dataclasses
 import datetime
-import logging
 import math
 import os
 import shlex
@@ -50,7 +49,6 @@ from neuron_as_dnn.data import dataset
 from neuron_as_dnn.learning import models
 from neuron_as_dnn.learning.model_folder import ModelFolder
 
-log = logging.getLogger(__name__)
 
 SYNAPSE_TYPES = ("NMDA", "AMPA")
 STAGES = ("simulate", "grid", "figures")
