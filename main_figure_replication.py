@@ -70,13 +70,7 @@ def run(params: dict) -> dict:
     from neuron_as_dnn.figures import main_figure, morphology
     from neuron_as_dnn.learning.model_folder import ModelFolder
 
-    root = Path(params["model_dir"])
-    found = ModelFolder.find_all(root)
-    if len(found) > 1:  # e.g. pretrained/, one network per synapse type
-        names = ", ".join(str(f.path.relative_to(root)) for f in found[:5]) + (", ..." if len(found) > 5 else "")
-        raise errors.bad_parameter("model_dir", f"{root} holds {len(found)} model folders ({names}); name one of "
-                                                f"them: --model-dir {root / '<run folder>'}")
-    folder = found[0]
+    folder = ModelFolder.open_one(params["model_dir"])
     checkpoint = main_figure.choose_checkpoint(folder, params["checkpoint"])
     out_dir = Path(params["out_dir"] or paths.FIGURES_DIR / folder.synapse_type)
     params["out_dir"] = str(out_dir)

@@ -308,9 +308,11 @@ class ModelFolder:
         """``root`` if it is a model folder, else the only model folder below it; several are a user error
         that lists them, so that a folder like ``models/demo/`` with one run in it can be given as is."""
         found = cls.find_all(root)
-        if len(found) > 1:
-            names = ", ".join(folder.path.name for folder in found[:5]) + (", ..." if len(found) > 5 else "")
-            raise errors.bad_parameter(option, f"{root} holds {len(found)} model folders ({names}); give one of them")
+        if len(found) > 1:  # e.g. pretrained/, one network per synapse type
+            names = ", ".join(str(folder.path.relative_to(root)) for folder in found[:5]) + \
+                (", ..." if len(found) > 5 else "")
+            raise errors.bad_parameter(option, f"{root} holds {len(found)} model folders ({names}); name one of them: "
+                                               f"{errors.flag(option)} {Path(root) / '<run folder>'}")
         return found[0]
 
     @classmethod
